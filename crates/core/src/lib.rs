@@ -1,0 +1,32 @@
+//! The platform-free heart of qunzhu: the vocabulary every other crate speaks.
+//!
+//! - [`ids`] — newtype ids (connector, group, member, message, action, task).
+//! - [`event`] — normalised [`Event`]s that connectors produce and rules read.
+//! - [`action`] — [`Action`]s the engine decides, and [`Capabilities`] a connector declares.
+//! - [`task`] — staff tasks (待办): what the planner makes of actions a platform cannot do.
+//! - [`audit`] — audit log entries written with every decision and change.
+//! - [`store`] — the storage traits (inbox, outbox, rulebook, tasks, audit) and their records.
+//! - [`connector`] — the trait a platform connector implements to execute actions.
+//! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
+//! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
+//!
+//! This crate does no I/O and depends only on serde, chrono and thiserror.
+
+pub mod action;
+pub mod audit;
+pub mod clock;
+pub mod connector;
+pub mod event;
+pub mod ids;
+pub mod memory;
+pub mod store;
+pub mod task;
+
+pub use action::{Action, ActionKind, Capabilities, Capability};
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use connector::{Connector, Delivery, DeliveryError};
+pub use event::{Event, EventKind, Member, Message, Origin, Role, Segment};
+pub use ids::{ActionId, ConnectorId, GroupId, GroupKey, MemberId, MessageId, PlatformEventId, TaskId};
+pub use store::{BoxFuture, Store, StoreError, StoreResult};
+pub use task::{StaffTask, TaskStatus};

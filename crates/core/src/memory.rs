@@ -1,0 +1,327 @@
+//! An in-memory [`Store`]: the reference semantics of the store contract, used by unit tests
+//! and the in-memory benchmark. Nothing survives the process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::event::Event;
+use crate::ids::{ActionId, ConnectorId, GroupKey, PlatformEventId, TaskId};
+use crate::store::{
+    Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
+    RulebookVersion, Store, StoreError, StoreResult,
+};
+use crate::task::{StaffTask, TaskStatus};
+
+#[derive(Default)]
+struct State {
+    events: Vec<(Event, bool)>,
+    event_index: HashMap<(ConnectorId, PlatformEventId), i64>,
+    groups: BTreeMap<GroupKey, GroupRecord>,
+    outbox: Vec<OutboxEntry>,
+    outbox_index: HashMap<ActionId, usize>,
+    tasks: Vec<StaffTask>,
+    audit: Vec<AuditEntry>,
+    rulebook: Vec<RulebookVersion>,
+}
+
+impl State {
+    fn push_audit(&mut self, entry: NewAuditEntry) {
+        let id = self.audit.len() as i64 + 1;
+        self.audit.push(AuditEntry { id, entry });
+    }
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl Store for MemoryStore {
+    fn accept_event<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, StoreResult<Accepted>> {
+        let mut state = self.state();
+        let key = (event.origin.connector.clone(), event.origin.event_id.clone());
+        if let Some(&seq) = state.event_index.get(&key) {
+            return ready(Ok(Accepted::Duplicate { seq }));
+        }
+        state.events.push((event.clone(), false));
+        let seq = state.events.len() as i64;
+        state.event_index.insert(key, seq);
+        ready(Ok(Accepted::New { seq }))
+    }
+
+    fn pending_events(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(i64, Event)>>> {
+        let state = self.state();
+        let pending = state
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, done))| !done)
+            .take(limit as usize)
+            .map(|(i, (event, _))| (i as i64 + 1, event.clone()))
+            .collect();
+        ready(Ok(pending))
+    }
+
+    fn commit<'a>(&'a self, commit: &'a Commit) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        if let Some(seq) = commit.event_seq {
+            let Some(slot) = usize::try_from(seq - 1).ok().and_then(|i| state.events.get_mut(i)) else {
+                return ready(Err(StoreError::NotFound(format!("event #{seq}"))));
+            };
+            slot.1 = true;
+        }
+        for action in &commit.actions {
+            if state.outbox_index.contains_key(&action.id) {
+                continue;
+            }
+            let seq = state.outbox.len() as i64 + 1;
+            let due = action.not_before.unwrap_or(action.created_at);
+            let index = state.outbox.len();
+            state.outbox_index.insert(action.id.clone(), index);
+            state.outbox.push(OutboxEntry {
+                seq,
+                action: action.clone(),
+                status: ActionStatus::Pending,
+                attempts: 0,
+                next_attempt_at: due,
+                last_error: None,
+                updated_at: action.created_at,
+            });
+        }
+        for task in &commit.tasks {
+            if !state.tasks.iter().any(|t| t.id == task.id) {
+                state.tasks.push(task.clone());
+            }
+        }
+        for entry in &commit.audit {
+            state.push_audit(entry.clone());
+        }
+        ready(Ok(()))
+    }
+
+    fn touch_group<'a>(
+        &'a self,
+        key: &'a GroupKey,
+        name: Option<&'a str>,
+        seen_at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<GroupRecord>> {
+        let mut state = self.state();
+        let record = state.groups.entry(key.clone()).or_insert_with(|| GroupRecord {
+            key: key.clone(),
+            name: None,
+            first_seen: seen_at,
+            last_seen: seen_at,
+        });
+        if let Some(name) = name {
+            record.name = Some(name.to_owned());
+        }
+        record.last_seen = record.last_seen.max(seen_at);
+        ready(Ok(record.clone()))
+    }
+
+    fn list_groups(&self) -> BoxFuture<'_, StoreResult<Vec<GroupRecord>>> {
+        ready(Ok(self.state().groups.values().cloned().collect()))
+    }
+
+    fn due_actions<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<OutboxEntry>>> {
+        let state = self.state();
+        let due = state
+            .outbox
+            .iter()
+            .filter(|e| &e.action.group.connector == connector)
+            .filter(|e| e.status == ActionStatus::Pending && e.next_attempt_at <= now)
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(due))
+    }
+
+    fn actions_after<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        after: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<OutboxEntry>>> {
+        let state = self.state();
+        let feed = state
+            .outbox
+            .iter()
+            .filter(|e| &e.action.group.connector == connector && e.seq > after)
+            .filter(|e| e.action.not_before.is_none_or(|t| t <= now))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(feed))
+    }
+
+    fn get_action<'a>(&'a self, id: &'a ActionId) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>> {
+        let state = self.state();
+        ready(Ok(state.outbox_index.get(id).map(|&i| state.outbox[i].clone())))
+    }
+
+    fn record_attempt<'a>(
+        &'a self,
+        id: &'a ActionId,
+        result: &'a AttemptResult,
+        at: DateTime<Utc>,
+        audit: Option<&'a NewAuditEntry>,
+    ) -> BoxFuture<'a, StoreResult<OutboxEntry>> {
+        let mut state = self.state();
+        let Some(&index) = state.outbox_index.get(id) else {
+            return ready(Err(StoreError::NotFound(format!("action {id}"))));
+        };
+        let entry = &mut state.outbox[index];
+        entry.updated_at = at;
+        match result {
+            AttemptResult::Delivered => {
+                entry.status = ActionStatus::Delivered;
+                entry.last_error = None;
+            }
+            AttemptResult::AwaitingPeer => entry.status = ActionStatus::AwaitingPeer,
+            AttemptResult::Retry { next_attempt_at, error } => {
+                entry.status = ActionStatus::Pending;
+                entry.attempts += 1;
+                entry.next_attempt_at = *next_attempt_at;
+                entry.last_error = Some(error.clone());
+            }
+            AttemptResult::Failed { error } => {
+                entry.status = ActionStatus::Failed;
+                entry.attempts += 1;
+                entry.last_error = Some(error.clone());
+            }
+        }
+        let updated = entry.clone();
+        if let Some(audit) = audit {
+            state.push_audit(audit.clone());
+        }
+        ready(Ok(updated))
+    }
+
+    fn list_tasks(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>> {
+        let state = self.state();
+        let tasks = state
+            .tasks
+            .iter()
+            .rev()
+            .filter(|t| status.is_none_or(|s| t.status == s))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(tasks))
+    }
+
+    fn set_task_status<'a>(
+        &'a self,
+        id: &'a TaskId,
+        status: TaskStatus,
+        by: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<StaffTask>> {
+        let mut state = self.state();
+        let Some(task) = state.tasks.iter_mut().find(|t| &t.id == id) else {
+            return ready(Err(StoreError::NotFound(format!("task {id}"))));
+        };
+        let from = task.status;
+        task.status = status;
+        task.updated_at = at;
+        task.updated_by = Some(by.to_owned());
+        let task = task.clone();
+        state.push_audit(NewAuditEntry {
+            time: at,
+            actor: by.to_owned(),
+            kind: "task.status".into(),
+            group: Some(task.group.clone()),
+            event_id: None,
+            action_id: Some(task.action.id.clone()),
+            rule: Some(task.action.rule.clone()),
+            summary: format!("待办 {}：{} → {}", task.id, from.name(), status.name()),
+            detail: None,
+        });
+        ready(Ok(task))
+    }
+
+    fn list_audit<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>> {
+        let state = self.state();
+        let rows = state
+            .audit
+            .iter()
+            .rev()
+            .filter(|a| group.is_none_or(|g| a.entry.group.as_ref() == Some(g)))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(rows))
+    }
+
+    fn rulebook_head(&self) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
+        ready(Ok(self.state().rulebook.last().cloned()))
+    }
+
+    fn rulebook_save<'a>(&'a self, new: &'a NewRulebookVersion) -> BoxFuture<'a, StoreResult<RulebookVersion>> {
+        let mut state = self.state();
+        let head = state.rulebook.last().map(|v| v.version);
+        if head != new.parent {
+            return ready(Err(StoreError::Conflict(format!(
+                "rulebook head is {head:?}, the edit was based on {:?}",
+                new.parent
+            ))));
+        }
+        let version = RulebookVersion {
+            version: head.unwrap_or(0) + 1,
+            author: new.author.clone(),
+            note: new.note.clone(),
+            changes: new.changes.clone(),
+            body: new.body.clone(),
+            time: new.time,
+        };
+        state.rulebook.push(version.clone());
+        state.push_audit(NewAuditEntry {
+            time: new.time,
+            actor: new.author.clone(),
+            kind: "rulebook.save".into(),
+            group: None,
+            event_id: None,
+            action_id: None,
+            rule: None,
+            summary: format!("规则手册 v{}：{}", version.version, new.note),
+            detail: None,
+        });
+        ready(Ok(version))
+    }
+
+    fn rulebook_versions(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<RulebookVersion>>> {
+        ready(Ok(self.state().rulebook.iter().rev().take(limit as usize).cloned().collect()))
+    }
+
+    fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
+        ready(Ok(self.state().rulebook.iter().find(|v| v.version == version).cloned()))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        ready(())
+    }
+}

@@ -1,0 +1,243 @@
+//! Storage traits and records. Implementations: [`crate::memory::MemoryStore`] (tests,
+//! benchmarks) and `qunzhu-store` (SQLite, PostgreSQL). One story test suite runs them all.
+//!
+//! The contract, in short:
+//! - **Inbox**: [`Store::accept_event`] persists an event once per (connector, platform event
+//!   id); [`Store::commit`] records everything its processing decided — outbox actions, staff
+//!   tasks, audit rows — and marks it processed, in **one transaction**. An event accepted but
+//!   never committed is returned by [`Store::pending_events`] for a re-run after a crash.
+//! - **Outbox**: actions wait there until a connector delivered them (or a bridge reported
+//!   their outcome); failures are retried with backoff. Each action has a sequence number that
+//!   orders the per-connector feed the HTTP bridge polls.
+//! - **Rulebook**: opaque JSON documents (the engine owns their schema), versioned; saving
+//!   never overwrites, it appends a version.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::action::Action;
+use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::event::Event;
+use crate::ids::{ActionId, ConnectorId, GroupKey, TaskId};
+use crate::task::{StaffTask, TaskStatus};
+
+/// A boxed future, so the traits stay object-safe (`Arc<dyn Store>`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Someone else changed it first (e.g. the rulebook head moved).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached or refused the operation.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A stored value could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The inbox's answer to an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// First time seen; `seq` is its inbox sequence number.
+    New { seq: i64 },
+    /// Seen before (a redelivery); it is not processed again.
+    Duplicate { seq: i64 },
+}
+
+/// Everything the processing of one event (or one scheduler tick) decided.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Commit {
+    /// The inbox sequence number of the event to mark processed; `None` for ticks.
+    pub event_seq: Option<i64>,
+    /// Actions for the outbox. An action whose id is already there is skipped (idempotent).
+    pub actions: Vec<Action>,
+    /// Staff tasks. A task whose id is already there is skipped (idempotent).
+    pub tasks: Vec<StaffTask>,
+    pub audit: Vec<NewAuditEntry>,
+}
+
+/// A group the engine has seen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupRecord {
+    pub key: GroupKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// Where an action stands in the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Waiting for delivery (possibly after a failed attempt).
+    Pending,
+    /// Handed to a peer that will report the outcome (the HTTP bridge).
+    AwaitingPeer,
+    Delivered,
+    Failed,
+}
+
+impl ActionStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::AwaitingPeer => "awaiting_peer",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Pending, Self::AwaitingPeer, Self::Delivered, Self::Failed].into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// An action in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Position in the outbox; orders the per-connector feed.
+    pub seq: i64,
+    pub action: Action,
+    pub status: ActionStatus,
+    pub attempts: u32,
+    /// When the next delivery attempt is due (pending actions only).
+    pub next_attempt_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The result of one delivery attempt, or an outcome reported by a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered,
+    AwaitingPeer,
+    /// Try again at `next_attempt_at`; `attempts` is incremented.
+    Retry { next_attempt_at: DateTime<Utc>, error: String },
+    Failed { error: String },
+}
+
+/// A rulebook version to save.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRulebookVersion {
+    /// The version the author edited; the save fails with [`StoreError::Conflict`] if the
+    /// head is no longer this one. `None` means "there is no rulebook yet".
+    pub parent: Option<i64>,
+    pub author: String,
+    pub note: String,
+    /// Key paths that changed, for the history view.
+    pub changes: Vec<String>,
+    /// The whole rulebook as JSON text.
+    pub body: String,
+    pub time: DateTime<Utc>,
+}
+
+/// A stored rulebook version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulebookVersion {
+    /// 1, 2, 3… in save order.
+    pub version: i64,
+    pub author: String,
+    pub note: String,
+    pub changes: Vec<String>,
+    pub body: String,
+    pub time: DateTime<Utc>,
+}
+
+/// All of qunzhu's persistent state, behind one object-safe trait.
+pub trait Store: Send + Sync + 'static {
+    /// Persists an event unless one with the same (connector, platform event id) exists.
+    fn accept_event<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, StoreResult<Accepted>>;
+
+    /// Events accepted but not yet committed, oldest first.
+    fn pending_events(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(i64, Event)>>>;
+
+    /// Writes a processing result atomically (see [`Commit`]).
+    fn commit<'a>(&'a self, commit: &'a Commit) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Records that a group was seen (creating it the first time; updating its name when
+    /// given) and returns it.
+    fn touch_group<'a>(
+        &'a self,
+        key: &'a GroupKey,
+        name: Option<&'a str>,
+        seen_at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<GroupRecord>>;
+
+    /// All groups, ordered by key.
+    fn list_groups(&self) -> BoxFuture<'_, StoreResult<Vec<GroupRecord>>>;
+
+    /// Pending actions of a connector whose `next_attempt_at` and `not_before` have passed,
+    /// in outbox order.
+    fn due_actions<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<OutboxEntry>>>;
+
+    /// A connector's actions with `seq > after`, in outbox order, whatever their status
+    /// (the feed the HTTP bridge polls). Actions whose `not_before` is later than `now` are
+    /// left out until then.
+    fn actions_after<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        after: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<OutboxEntry>>>;
+
+    fn get_action<'a>(&'a self, id: &'a ActionId) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>>;
+
+    /// Records a delivery attempt or a reported outcome, with its audit row, in one
+    /// transaction. Returns the updated entry; [`StoreError::NotFound`] for an unknown id.
+    fn record_attempt<'a>(
+        &'a self,
+        id: &'a ActionId,
+        result: &'a AttemptResult,
+        at: DateTime<Utc>,
+        audit: Option<&'a NewAuditEntry>,
+    ) -> BoxFuture<'a, StoreResult<OutboxEntry>>;
+
+    /// Staff tasks, newest first, optionally only those with `status`.
+    fn list_tasks(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>>;
+
+    /// Changes a task's status and, in the same transaction, writes an audit row (kind
+    /// `task.status`, actor = `by`).
+    fn set_task_status<'a>(
+        &'a self,
+        id: &'a TaskId,
+        status: TaskStatus,
+        by: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<StaffTask>>;
+
+    /// Audit rows, newest first, optionally for one group.
+    fn list_audit<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>>;
+
+    /// The newest rulebook version, if any was ever saved.
+    fn rulebook_head(&self) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>>;
+
+    /// Appends a rulebook version and, in the same transaction, an audit row (kind
+    /// `rulebook.save`, actor = author, summary = `规则手册 v<n>：<note>`).
+    fn rulebook_save<'a>(&'a self, version: &'a NewRulebookVersion) -> BoxFuture<'a, StoreResult<RulebookVersion>>;
+
+    /// Version history, newest first.
+    fn rulebook_versions(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<RulebookVersion>>>;
+
+    fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>>;
+
+    /// Flushes and closes; called once on shutdown.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
