@@ -1,1 +1,255 @@
-//! stub
+//! The engine: events in, decisions out. No platform types, no SQL, no sockets.
+//!
+//! - [`rules`] — one module per feature; every rule sees every event.
+//! - [`analysis`] — the shared per-event analysis.
+//! - [`planner`] — actions against capabilities; the rest become staff tasks.
+//! - [`rulebook`] — templates and group bindings; [`versions`] saves and rolls them back.
+//! - [`problems`] — precise, located errors for operator-written TOML.
+//! - `pipeline` — one event through the rules to a committed decision.
+//! - `dispatcher` — events of one group in order, groups in parallel.
+//!
+//! [`Engine::start`] wires it up; [`Engine::submit`] is the one way events come in.
+
+pub mod analysis;
+mod dispatcher;
+pub mod locale;
+mod pipeline;
+pub mod planner;
+pub mod problems;
+pub mod rulebook;
+pub mod rules;
+pub mod versions;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use qunzhu_core::store::{Accepted, RulebookVersion};
+use qunzhu_core::{Action, Capabilities, Clock, ConnectorId, Event, StaffTask, Store, StoreError};
+use thiserror::Error;
+use tokio::sync::{oneshot, watch};
+use tracing::{info, warn};
+
+pub use crate::locale::Locale;
+pub use crate::rulebook::{CompiledRulebook, Rulebook};
+pub use crate::versions::RulebookError;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("no connector named `{0}` is configured")]
+    UnknownConnector(ConnectorId),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rulebook(#[from] RulebookError),
+}
+
+/// How the engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub locale: Locale,
+    /// Worker partitions; groups are spread over them, each processed in order.
+    pub partitions: usize,
+    /// Events waiting per partition before `submit` waits.
+    pub queue_depth: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self { locale: Locale::ZhCn, partitions: (cores * 4).max(4), queue_depth: 1024 }
+    }
+}
+
+/// What processing one event decided.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Processed {
+    /// The event had been seen before; nothing new was decided.
+    pub duplicate: bool,
+    pub actions: Vec<Action>,
+    pub tasks: Vec<StaffTask>,
+}
+
+/// State shared by the dispatcher's workers.
+pub(crate) struct Core {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) connectors: HashMap<ConnectorId, Capabilities>,
+    pub(crate) locale: Locale,
+    rulebook: RwLock<Arc<CompiledRulebook>>,
+    pub(crate) outbox_changed: watch::Sender<u64>,
+}
+
+impl Core {
+    pub(crate) fn rulebook(&self) -> Arc<CompiledRulebook> {
+        self.rulebook.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn set_rulebook(&self, compiled: CompiledRulebook) {
+        *self.rulebook.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(compiled);
+    }
+}
+
+/// A running engine. Cheap to clone; every clone drives the same workers.
+#[derive(Clone)]
+pub struct Engine {
+    core: Arc<Core>,
+    dispatcher: Arc<dispatcher::Dispatcher>,
+    closing: Arc<AtomicBool>,
+    /// Serialises rulebook saves within this process.
+    rulebook_edit: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Engine {
+    /// Loads the rulebook (seeding the built-in one on a fresh database), starts the workers
+    /// and re-runs events that were accepted but not finished before the last stop.
+    ///
+    /// # Errors
+    /// When the store cannot be read or its rulebook is invalid.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        connectors: HashMap<ConnectorId, Capabilities>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let rulebook = versions::load(store.as_ref(), config.locale, clock.now()).await?;
+        let (outbox_changed, _) = watch::channel(0);
+        let core = Arc::new(Core {
+            store,
+            clock,
+            connectors,
+            locale: config.locale,
+            rulebook: RwLock::new(Arc::new(rulebook)),
+            outbox_changed,
+        });
+        let dispatcher = Arc::new(dispatcher::Dispatcher::start(core.clone(), config.partitions, config.queue_depth));
+        let engine = Self { core, dispatcher, closing: Arc::new(AtomicBool::new(false)), rulebook_edit: Arc::default() };
+        engine.recover().await?;
+        Ok(engine)
+    }
+
+    /// Re-dispatches events accepted but never committed (after a crash or a store hiccup).
+    async fn recover(&self) -> Result<(), EngineError> {
+        let pending = self.core.store.pending_events(u32::MAX).await?;
+        if !pending.is_empty() {
+            info!(count = pending.len(), "re-running events left unfinished by the last run");
+        }
+        for (seq, event) in pending {
+            if !self.core.connectors.contains_key(&event.origin.connector) {
+                warn!(connector = %event.origin.connector, seq, "pending event's connector is no longer configured; left pending");
+                continue;
+            }
+            self.dispatcher.dispatch(seq, event, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Accepts an event into the inbox and processes it in its group's order. Returns what
+    /// was decided because of it; a redelivered event returns `duplicate` and nothing new.
+    ///
+    /// # Errors
+    /// Unknown connector, shutdown, or a store failure. When the event was accepted but its
+    /// processing failed, it stays in the inbox and is re-run on the next start.
+    pub async fn submit(&self, event: Event) -> Result<Processed, EngineError> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(EngineError::ShuttingDown);
+        }
+        if !self.core.connectors.contains_key(&event.origin.connector) {
+            return Err(EngineError::UnknownConnector(event.origin.connector.clone()));
+        }
+        let seq = match self.core.store.accept_event(&event).await? {
+            Accepted::Duplicate { .. } => return Ok(Processed { duplicate: true, ..Processed::default() }),
+            Accepted::New { seq } => seq,
+        };
+        let (reply, answer) = oneshot::channel();
+        self.dispatcher.dispatch(seq, event, Some(reply)).await?;
+        answer.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Stops taking events, lets every queued event finish, and waits for the workers.
+    pub async fn shutdown(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.dispatcher.stop().await;
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.core.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.core.clock
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.core.locale
+    }
+
+    /// Capabilities of a configured connector.
+    pub fn capabilities(&self, connector: &ConnectorId) -> Option<&Capabilities> {
+        self.core.connectors.get(connector)
+    }
+
+    /// Bumped whenever new actions or tasks are committed; outbox workers and long polls wait
+    /// on it.
+    pub fn outbox_changes(&self) -> watch::Receiver<u64> {
+        self.core.outbox_changed.subscribe()
+    }
+
+    /// Wakes outbox waiters (e.g. after a retry became due).
+    pub fn notify_outbox(&self) {
+        self.core.outbox_changed.send_modify(|generation| *generation += 1);
+    }
+
+    /// The rulebook in force.
+    pub fn rulebook(&self) -> Arc<CompiledRulebook> {
+        self.core.rulebook()
+    }
+
+    /// Validates and saves a new rulebook version, then puts it in force.
+    ///
+    /// # Errors
+    /// Every validation problem at once, or a store failure/conflict.
+    pub async fn save_rulebook(&self, rulebook: Rulebook, author: &str, note: &str) -> Result<Arc<CompiledRulebook>, RulebookError> {
+        let _edit = self.rulebook_edit.lock().await;
+        let current = self.core.rulebook();
+        let saved = versions::save(self.core.store.as_ref(), &current, rulebook, author, note, self.core.clock.now()).await?;
+        self.core.set_rulebook(saved);
+        Ok(self.core.rulebook())
+    }
+
+    /// Puts an earlier version back in force (as a new version).
+    ///
+    /// # Errors
+    /// Unknown version, or a store failure.
+    pub async fn rollback_rulebook(&self, version: i64, author: &str) -> Result<Arc<CompiledRulebook>, RulebookError> {
+        let _edit = self.rulebook_edit.lock().await;
+        let current = self.core.rulebook();
+        let saved = versions::rollback(self.core.store.as_ref(), &current, version, author, self.core.locale, self.core.clock.now()).await?;
+        self.core.set_rulebook(saved);
+        Ok(self.core.rulebook())
+    }
+
+    /// Picks up a version saved by another process (e.g. `qunzhu rules import`).
+    ///
+    /// # Errors
+    /// A store failure, or an invalid stored head.
+    pub async fn reload_rulebook(&self) -> Result<bool, RulebookError> {
+        let _edit = self.rulebook_edit.lock().await;
+        let Some(head) = self.core.store.rulebook_head().await? else { return Ok(false) };
+        if head.version == self.core.rulebook().version {
+            return Ok(false);
+        }
+        self.core.set_rulebook(versions::compile_version(&head)?);
+        Ok(true)
+    }
+
+    /// Version history, newest first.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn rulebook_versions(&self, limit: u32) -> Result<Vec<RulebookVersion>, StoreError> {
+        self.core.store.rulebook_versions(limit).await
+    }
+}

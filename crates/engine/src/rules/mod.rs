@@ -1,0 +1,95 @@
+//! Rules: one module per feature. Every rule sees every event, reads the shared
+//! [`Analysis`], and returns a [`Verdict`]. Rules never send anything themselves.
+//!
+//! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
+
+pub mod welcome;
+
+use chrono::{DateTime, Utc};
+use qunzhu_core::store::GroupRecord;
+use qunzhu_core::{ActionKind, Event, Store};
+use thiserror::Error;
+
+use crate::analysis::Analysis;
+use crate::locale::Locale;
+use crate::rulebook::TemplateSettings;
+
+/// What a rule reads.
+pub struct RuleContext<'a> {
+    pub event: &'a Event,
+    pub analysis: &'a Analysis,
+    /// The group's resolved settings (template plus overrides).
+    pub settings: &'a TemplateSettings,
+    /// The name of the template the group uses.
+    pub template: &'a str,
+    pub group: &'a GroupRecord,
+    pub locale: Locale,
+    pub now: DateTime<Utc>,
+    /// Rule state (counters, streaks…) lives in the store.
+    pub store: &'a dyn Store,
+}
+
+impl RuleContext<'_> {
+    /// The group's name for messages: its display name, else its id.
+    pub fn group_name(&self) -> &str {
+        self.group.name.as_deref().unwrap_or(self.group.key.group.as_str())
+    }
+}
+
+/// An action a rule proposes, before the planner checks it against the platform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Proposal {
+    pub kind: ActionKind,
+    /// Why, in the operator's language.
+    pub explanation: String,
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// A rule's answer to one event.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verdict {
+    pub proposals: Vec<Proposal>,
+    /// Drop the sends and replies of the rules after this one (a deleted spam message gets
+    /// no auto-reply).
+    pub suppress_replies: bool,
+}
+
+impl Verdict {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn propose(kind: ActionKind, explanation: impl Into<String>) -> Self {
+        Self { proposals: vec![Proposal { kind, explanation: explanation.into(), not_before: None }], suppress_replies: false }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RuleError {
+    #[error("rule state unavailable: {0}")]
+    Store(#[from] qunzhu_core::StoreError),
+}
+
+/// Every rule, in evaluation order (rules that may suppress come first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    Welcome,
+}
+
+impl Rule {
+    pub const ALL: &'static [Rule] = &[Rule::Welcome];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Welcome => "welcome",
+        }
+    }
+
+    /// # Errors
+    /// When state the rule needs cannot be read.
+    pub async fn evaluate(self, cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
+        match self {
+            Self::Welcome => Ok(welcome::evaluate(cx)),
+        }
+    }
+}

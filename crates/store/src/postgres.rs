@@ -1,0 +1,648 @@
+//! The PostgreSQL store: the shared store when qunzhu runs on more than one machine.
+//!
+//! Same contract and same transactions as [`crate::SqliteStore`], with PostgreSQL's own
+//! means of keeping them race-free:
+//! - rows read before they are changed (an outbox entry's attempts, a task's old status)
+//!   are read `FOR UPDATE`;
+//! - a rulebook save that lost a race hits the `version` primary key and reports a conflict;
+//! - commits that add outbox actions take one transaction-scoped advisory lock, so outbox
+//!   sequence numbers become visible in order. Without it, a commit holding seq 7 could
+//!   become visible before one holding seq 6, and a bridge polling `actions_after(6)` would
+//!   skip seq 6 forever.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, Row, Transaction};
+
+use qunzhu_core::store::{
+    Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
+    RulebookVersion, Store,
+};
+use qunzhu_core::{
+    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, NewAuditEntry, PlatformEventId, StaffTask,
+    StoreError, StoreResult, TaskId, TaskStatus,
+};
+
+use crate::common::{
+    apply_attempt, attempts_from_db, backend, from_json, is_unique_violation, next_rulebook_version, rulebook_audit,
+    rulebook_conflict, status_from_db, task_from_db, task_status_audit, to_json,
+};
+use crate::{OpenError, redact_url, scrub};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The advisory lock that orders outbox inserts (an arbitrary constant: "qz" + "ob").
+const OUTBOX_ORDER_LOCK: i64 = 0x717a_6f62;
+
+/// See the module documentation.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database `url` names and brings its schema up to date.
+    ///
+    /// # Errors
+    /// [`OpenError::InvalidUrl`], [`OpenError::PostgresUnreachable`],
+    /// [`OpenError::PostgresAuth`], [`OpenError::PostgresNoDatabase`] or
+    /// [`OpenError::Migrate`]. None of them contains the password.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let shown = redact_url(url);
+        let password = url_password(url);
+        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| OpenError::InvalidUrl {
+            url: shown.clone(),
+            reason: scrub(&e.to_string(), password),
+        })?;
+        let host = options.get_host().to_owned();
+        let port = options.get_port();
+        let user = options.get_username().to_owned();
+        let database = options.get_database().unwrap_or(&user).to_owned();
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|error| {
+                let reason = scrub(&error.to_string(), password);
+                let code = match &error {
+                    sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+                    _ => None,
+                };
+                match code.as_deref() {
+                    // invalid_password, invalid_authorization_specification
+                    Some("28P01" | "28000") => OpenError::PostgresAuth { url: shown.clone(), host: host.clone(), port, user, reason },
+                    // invalid_catalog_name
+                    Some("3D000") => OpenError::PostgresNoDatabase { url: shown.clone(), host: host.clone(), port, database },
+                    _ => OpenError::PostgresUnreachable { url: shown.clone(), host: host.clone(), port, reason },
+                }
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| OpenError::Migrate { backend: "PostgreSQL", source })?;
+        tracing::debug!(url = %shown, "opened PostgreSQL store");
+        Ok(Self { pool })
+    }
+
+    async fn write(&self) -> StoreResult<Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await.map_err(backend)
+    }
+
+    async fn accept_event_impl(&self, event: &Event) -> StoreResult<Accepted> {
+        let body = to_json(event, "event")?;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO events (connector, event_id, group_id, kind, time, body) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (connector, event_id) DO NOTHING RETURNING seq",
+        )
+        .bind(event.origin.connector.as_str())
+        .bind(event.origin.event_id.as_str())
+        .bind(event.origin.group.as_str())
+        .bind(event.kind.name())
+        .bind(event.time)
+        .bind(&body)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        if let Some(seq) = inserted {
+            return Ok(Accepted::New { seq });
+        }
+        let seq: i64 = sqlx::query_scalar("SELECT seq FROM events WHERE connector = $1 AND event_id = $2")
+            .bind(event.origin.connector.as_str())
+            .bind(event.origin.event_id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(Accepted::Duplicate { seq })
+    }
+
+    async fn pending_events_impl(&self, limit: u32) -> StoreResult<Vec<(i64, Event)>> {
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE NOT processed ORDER BY seq LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let seq: i64 = get(row, "seq")?;
+                let body: String = get(row, "body")?;
+                Ok((seq, from_json(&body, "inbox event")?))
+            })
+            .collect()
+    }
+
+    async fn commit_impl(&self, commit: &Commit) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        if !commit.actions.is_empty() {
+            // Taken first, before any row lock, so it can never be part of a lock cycle.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(OUTBOX_ORDER_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        if let Some(seq) = commit.event_seq {
+            let done = sqlx::query(
+                "UPDATE events SET processed = TRUE, processed_at = COALESCE(processed_at, now()) WHERE seq = $1",
+            )
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("event #{seq}")));
+            }
+        }
+        for action in &commit.actions {
+            insert_action(&mut tx, action).await?;
+        }
+        for task in &commit.tasks {
+            insert_task(&mut tx, task).await?;
+        }
+        for entry in &commit.audit {
+            insert_audit(&mut tx, entry).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn touch_group_impl(&self, key: &GroupKey, name: Option<&str>, seen_at: DateTime<Utc>) -> StoreResult<GroupRecord> {
+        let row = sqlx::query(
+            "INSERT INTO groups (connector, group_id, name, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4) \
+             ON CONFLICT (connector, group_id) DO UPDATE SET \
+                 name = COALESCE(EXCLUDED.name, groups.name), \
+                 last_seen = GREATEST(groups.last_seen, EXCLUDED.last_seen) \
+             RETURNING connector, group_id, name, first_seen, last_seen",
+        )
+        .bind(key.connector.as_str())
+        .bind(key.group.as_str())
+        .bind(name)
+        .bind(seen_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        group_from_row(&row)
+    }
+
+    async fn list_groups_impl(&self) -> StoreResult<Vec<GroupRecord>> {
+        // COLLATE "C" orders by bytes, as `GroupKey`'s `Ord` does, whatever the database's
+        // locale.
+        let rows = sqlx::query(
+            "SELECT connector, group_id, name, first_seen, last_seen FROM groups \
+             ORDER BY connector COLLATE \"C\", group_id COLLATE \"C\"",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn due_actions_impl(&self, connector: &ConnectorId, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox \
+             WHERE connector = $1 AND status = 'pending' AND next_attempt_at <= $2 \
+               AND (not_before IS NULL OR not_before <= $2) \
+             ORDER BY seq LIMIT $3"
+        ))
+        .bind(connector.as_str())
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(outbox_from_row).collect()
+    }
+
+    async fn actions_after_impl(
+        &self,
+        connector: &ConnectorId,
+        after: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox \
+             WHERE connector = $1 AND seq > $2 AND (not_before IS NULL OR not_before <= $3) \
+             ORDER BY seq LIMIT $4"
+        ))
+        .bind(connector.as_str())
+        .bind(after)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(outbox_from_row).collect()
+    }
+
+    async fn get_action_impl(&self, id: &ActionId) -> StoreResult<Option<OutboxEntry>> {
+        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(outbox_from_row).transpose()
+    }
+
+    async fn record_attempt_impl(
+        &self,
+        id: &ActionId,
+        result: &AttemptResult,
+        at: DateTime<Utc>,
+        audit: Option<&NewAuditEntry>,
+    ) -> StoreResult<OutboxEntry> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = $1 FOR UPDATE"))
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("action {id}")));
+        };
+        let mut entry = outbox_from_row(&row)?;
+        apply_attempt(&mut entry, result, at);
+        sqlx::query(
+            "UPDATE outbox SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4, updated_at = $5 \
+             WHERE seq = $6",
+        )
+        .bind(entry.status.name())
+        .bind(i64::from(entry.attempts))
+        .bind(entry.next_attempt_at)
+        .bind(entry.last_error.as_deref())
+        .bind(entry.updated_at)
+        .bind(entry.seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(audit) = audit {
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(entry)
+    }
+
+    async fn list_tasks_impl(&self, status: Option<TaskStatus>, limit: u32) -> StoreResult<Vec<StaffTask>> {
+        let rows = match status {
+            Some(status) => sqlx::query(&format!(
+                "SELECT {TASK_COLUMNS} FROM staff_tasks WHERE status = $1 ORDER BY seq DESC LIMIT $2"
+            ))
+            .bind(status.name()),
+            None => sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM staff_tasks ORDER BY seq DESC LIMIT $1")),
+        }
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(task_from_row).collect()
+    }
+
+    async fn set_task_status_impl(&self, id: &TaskId, status: TaskStatus, by: &str, at: DateTime<Utc>) -> StoreResult<StaffTask> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM staff_tasks WHERE id = $1 FOR UPDATE"))
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("task {id}")));
+        };
+        let mut task = task_from_row(&row)?;
+        let from = task.status;
+        task.status = status;
+        task.updated_at = at;
+        task.updated_by = Some(by.to_owned());
+        sqlx::query("UPDATE staff_tasks SET status = $1, updated_at = $2, updated_by = $3 WHERE id = $4")
+            .bind(status.name())
+            .bind(at)
+            .bind(by)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_audit(&mut tx, &task_status_audit(&task, from, by, at)).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(task)
+    }
+
+    async fn list_audit_impl(&self, group: Option<&GroupKey>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let rows = match group {
+            Some(group) => sqlx::query(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE connector = $1 AND group_id = $2 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(group.connector.as_str())
+            .bind(group.group.as_str()),
+            None => sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT $1")),
+        }
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn rulebook_head_impl(&self) -> StoreResult<Option<RulebookVersion>> {
+        let row = sqlx::query(&format!(
+            "SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions ORDER BY version DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(rulebook_from_row).transpose()
+    }
+
+    async fn rulebook_save_impl(&self, new: &NewRulebookVersion) -> StoreResult<RulebookVersion> {
+        let mut tx = self.write().await?;
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM rulebook_versions")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let saved = next_rulebook_version(head, new)?;
+        // Two saves from the same parent both compute the same version; the primary key
+        // lets exactly one of them in (the other waits for it, then fails here).
+        let inserted = sqlx::query(
+            "INSERT INTO rulebook_versions (version, author, note, changes, body, time) \
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6)",
+        )
+        .bind(saved.version)
+        .bind(&saved.author)
+        .bind(&saved.note)
+        .bind(to_json(&saved.changes, "rulebook changes")?)
+        .bind(&saved.body)
+        .bind(saved.time)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(rulebook_conflict(Some(saved.version), new.parent)),
+            other => other.map_err(backend)?,
+        };
+        insert_audit(&mut tx, &rulebook_audit(&saved)).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(saved)
+    }
+
+    async fn rulebook_versions_impl(&self, limit: u32) -> StoreResult<Vec<RulebookVersion>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions ORDER BY version DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(rulebook_from_row).collect()
+    }
+
+    async fn rulebook_version_impl(&self, version: i64) -> StoreResult<Option<RulebookVersion>> {
+        let row = sqlx::query(&format!("SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions WHERE version = $1"))
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(rulebook_from_row).transpose()
+    }
+}
+
+const OUTBOX_COLUMNS: &str = "seq, action, status, attempts, next_attempt_at, last_error, updated_at";
+const TASK_COLUMNS: &str = "task, status, updated_at, updated_by";
+const AUDIT_COLUMNS: &str = "id, time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail";
+const RULEBOOK_COLUMNS: &str = "version, author, note, changes::text AS changes, body, time";
+
+/// The password in a URL's user info, as written (for scrubbing driver messages).
+fn url_password(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, password)| password)
+}
+
+fn get<'r, T>(row: &'r PgRow, column: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn group_from_row(row: &PgRow) -> StoreResult<GroupRecord> {
+    Ok(GroupRecord {
+        key: GroupKey { connector: ConnectorId(get(row, "connector")?), group: GroupId(get(row, "group_id")?) },
+        name: get(row, "name")?,
+        first_seen: get(row, "first_seen")?,
+        last_seen: get(row, "last_seen")?,
+    })
+}
+
+fn outbox_from_row(row: &PgRow) -> StoreResult<OutboxEntry> {
+    let action: String = get(row, "action")?;
+    let status: String = get(row, "status")?;
+    Ok(OutboxEntry {
+        seq: get(row, "seq")?,
+        action: from_json::<Action>(&action, "outbox action")?,
+        status: status_from_db(&status)?,
+        attempts: attempts_from_db(get(row, "attempts")?)?,
+        next_attempt_at: get(row, "next_attempt_at")?,
+        last_error: get(row, "last_error")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+fn task_from_row(row: &PgRow) -> StoreResult<StaffTask> {
+    let json: String = get(row, "task")?;
+    let status: String = get(row, "status")?;
+    task_from_db(&json, &status, get(row, "updated_at")?, get(row, "updated_by")?)
+}
+
+fn audit_from_row(row: &PgRow) -> StoreResult<AuditEntry> {
+    let connector: Option<String> = get(row, "connector")?;
+    let group_id: Option<String> = get(row, "group_id")?;
+    let group = match (connector, group_id) {
+        (Some(connector), Some(group)) => Some(GroupKey { connector: ConnectorId(connector), group: GroupId(group) }),
+        _ => None,
+    };
+    Ok(AuditEntry {
+        id: get(row, "id")?,
+        entry: NewAuditEntry {
+            time: get(row, "time")?,
+            actor: get(row, "actor")?,
+            kind: get(row, "kind")?,
+            group,
+            event_id: get::<Option<String>>(row, "event_id")?.map(PlatformEventId),
+            action_id: get::<Option<String>>(row, "action_id")?.map(ActionId),
+            rule: get(row, "rule")?,
+            summary: get(row, "summary")?,
+            detail: get(row, "detail")?,
+        },
+    })
+}
+
+fn rulebook_from_row(row: &PgRow) -> StoreResult<RulebookVersion> {
+    let changes: String = get(row, "changes")?;
+    Ok(RulebookVersion {
+        version: get(row, "version")?,
+        author: get(row, "author")?,
+        note: get(row, "note")?,
+        changes: from_json(&changes, "rulebook changes")?,
+        body: get(row, "body")?,
+        time: get(row, "time")?,
+    })
+}
+
+async fn insert_action(conn: &mut PgConnection, action: &Action) -> StoreResult<()> {
+    // A re-run of an interrupted event decides the same action ids; the first one stands.
+    sqlx::query(
+        "INSERT INTO outbox (action_id, connector, group_id, status, attempts, next_attempt_at, not_before, \
+                             last_error, action, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 0, $5, $6, NULL, $7, $8, $8) ON CONFLICT (action_id) DO NOTHING",
+    )
+    .bind(action.id.as_str())
+    .bind(action.group.connector.as_str())
+    .bind(action.group.group.as_str())
+    .bind(ActionStatus::Pending.name())
+    .bind(action.not_before.unwrap_or(action.created_at))
+    .bind(action.not_before)
+    .bind(to_json(action, "action")?)
+    .bind(action.created_at)
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn insert_task(conn: &mut PgConnection, task: &StaffTask) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO staff_tasks (id, connector, group_id, status, task, created_at, updated_at, updated_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(task.id.as_str())
+    .bind(task.group.connector.as_str())
+    .bind(task.group.group.as_str())
+    .bind(task.status.name())
+    .bind(to_json(task, "staff task")?)
+    .bind(task.created_at)
+    .bind(task.updated_at)
+    .bind(task.updated_by.as_deref())
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit (time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(entry.time)
+    .bind(&entry.actor)
+    .bind(&entry.kind)
+    .bind(entry.group.as_ref().map(|g| g.connector.as_str()))
+    .bind(entry.group.as_ref().map(|g| g.group.as_str()))
+    .bind(entry.event_id.as_ref().map(PlatformEventId::as_str))
+    .bind(entry.action_id.as_ref().map(ActionId::as_str))
+    .bind(entry.rule.as_deref())
+    .bind(&entry.summary)
+    .bind(entry.detail.as_deref())
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    fn accept_event<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, StoreResult<Accepted>> {
+        Box::pin(self.accept_event_impl(event))
+    }
+
+    fn pending_events(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(i64, Event)>>> {
+        Box::pin(self.pending_events_impl(limit))
+    }
+
+    fn commit<'a>(&'a self, commit: &'a Commit) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(self.commit_impl(commit))
+    }
+
+    fn touch_group<'a>(
+        &'a self,
+        key: &'a GroupKey,
+        name: Option<&'a str>,
+        seen_at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<GroupRecord>> {
+        Box::pin(self.touch_group_impl(key, name, seen_at))
+    }
+
+    fn list_groups(&self) -> BoxFuture<'_, StoreResult<Vec<GroupRecord>>> {
+        Box::pin(self.list_groups_impl())
+    }
+
+    fn due_actions<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<OutboxEntry>>> {
+        Box::pin(self.due_actions_impl(connector, now, limit))
+    }
+
+    fn actions_after<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        after: i64,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<OutboxEntry>>> {
+        Box::pin(self.actions_after_impl(connector, after, now, limit))
+    }
+
+    fn get_action<'a>(&'a self, id: &'a ActionId) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>> {
+        Box::pin(self.get_action_impl(id))
+    }
+
+    fn record_attempt<'a>(
+        &'a self,
+        id: &'a ActionId,
+        result: &'a AttemptResult,
+        at: DateTime<Utc>,
+        audit: Option<&'a NewAuditEntry>,
+    ) -> BoxFuture<'a, StoreResult<OutboxEntry>> {
+        Box::pin(self.record_attempt_impl(id, result, at, audit))
+    }
+
+    fn list_tasks(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>> {
+        Box::pin(self.list_tasks_impl(status, limit))
+    }
+
+    fn set_task_status<'a>(
+        &'a self,
+        id: &'a TaskId,
+        status: TaskStatus,
+        by: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<StaffTask>> {
+        Box::pin(self.set_task_status_impl(id, status, by, at))
+    }
+
+    fn list_audit<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>> {
+        Box::pin(self.list_audit_impl(group, limit))
+    }
+
+    fn rulebook_head(&self) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
+        Box::pin(self.rulebook_head_impl())
+    }
+
+    fn rulebook_save<'a>(&'a self, version: &'a NewRulebookVersion) -> BoxFuture<'a, StoreResult<RulebookVersion>> {
+        Box::pin(self.rulebook_save_impl(version))
+    }
+
+    fn rulebook_versions(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<RulebookVersion>>> {
+        Box::pin(self.rulebook_versions_impl(limit))
+    }
+
+    fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
+        Box::pin(self.rulebook_version_impl(version))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.pool.close())
+    }
+}
