@@ -285,12 +285,19 @@ impl PostgresStore {
     }
 
     async fn list_tasks_impl(&self, status: Option<TaskStatus>, limit: u32) -> StoreResult<Vec<StaffTask>> {
+        let (filtered, all);
         let rows = match status {
-            Some(status) => sqlx::query(&format!(
+            Some(status) => sqlx::query({
+                filtered = format!(
                 "SELECT {TASK_COLUMNS} FROM staff_tasks WHERE status = $1 ORDER BY seq DESC LIMIT $2"
-            ))
+                );
+                &filtered
+            })
             .bind(status.name()),
-            None => sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM staff_tasks ORDER BY seq DESC LIMIT $1")),
+            None => sqlx::query({
+                all = format!("SELECT {TASK_COLUMNS} FROM staff_tasks ORDER BY seq DESC LIMIT $1");
+                &all
+            }),
         }
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -328,13 +335,20 @@ impl PostgresStore {
     }
 
     async fn list_audit_impl(&self, group: Option<&GroupKey>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let (filtered, all);
         let rows = match group {
-            Some(group) => sqlx::query(&format!(
+            Some(group) => sqlx::query({
+                filtered = format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit WHERE connector = $1 AND group_id = $2 ORDER BY id DESC LIMIT $3"
-            ))
+                );
+                &filtered
+            })
             .bind(group.connector.as_str())
             .bind(group.group.as_str()),
-            None => sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT $1")),
+            None => sqlx::query({
+                all = format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT $1");
+                &all
+            }),
         }
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

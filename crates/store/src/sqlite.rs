@@ -266,12 +266,19 @@ impl SqliteStore {
     }
 
     async fn list_tasks_impl(&self, status: Option<TaskStatus>, limit: u32) -> StoreResult<Vec<StaffTask>> {
+        let (filtered, all);
         let rows = match status {
-            Some(status) => sqlx::query(&format!(
+            Some(status) => sqlx::query({
+                filtered = format!(
                 "SELECT {TASK_COLUMNS} FROM staff_tasks WHERE status = ? ORDER BY seq DESC LIMIT ?"
-            ))
+                );
+                &filtered
+            })
             .bind(status.name()),
-            None => sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM staff_tasks ORDER BY seq DESC LIMIT ?")),
+            None => sqlx::query({
+                all = format!("SELECT {TASK_COLUMNS} FROM staff_tasks ORDER BY seq DESC LIMIT ?");
+                &all
+            }),
         }
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -309,13 +316,20 @@ impl SqliteStore {
     }
 
     async fn list_audit_impl(&self, group: Option<&GroupKey>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let (filtered, all);
         let rows = match group {
-            Some(group) => sqlx::query(&format!(
+            Some(group) => sqlx::query({
+                filtered = format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit WHERE connector = ? AND group_id = ? ORDER BY id DESC LIMIT ?"
-            ))
+                );
+                &filtered
+            })
             .bind(group.connector.as_str())
             .bind(group.group.as_str()),
-            None => sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?")),
+            None => sqlx::query({
+                all = format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?");
+                &all
+            }),
         }
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

@@ -1,0 +1,38 @@
+use qunzhu_core::{Capabilities, Capability, ConnectorId};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// An HTTP bridge: a program that posts a platform's events to qunzhu and polls the actions
+/// qunzhu decided (a wechaty bridge for personal WeChat, a shop's own app…).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// Connector id, used in URLs (`/api/v1/bridge/{id}/events`) and group keys
+    /// (`{id}/{group}`). Letters, digits, `-` and `_`.
+    pub id: String,
+    /// Bearer token the bridge must send in `Authorization: Bearer <token>`.
+    pub token: Secret,
+    /// What the bridge can do on its platform. Everything else becomes a staff task.
+    /// Allowed: send, reply, mention, delete, mute, kick, ban, approve_join,
+    /// set_announcement, direct_message, notify_staff.
+    #[serde(default = "default_capabilities")]
+    pub capabilities: Vec<String>,
+}
+
+fn default_capabilities() -> Vec<String> {
+    vec!["send".into(), "reply".into(), "mention".into()]
+}
+
+impl BridgeConfig {
+    pub fn connector_id(&self) -> ConnectorId {
+        ConnectorId::new(self.id.clone())
+    }
+
+    /// The declared capabilities; unknown names are reported by the config validator and
+    /// skipped here.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::new(self.capabilities.iter().filter_map(|name| Capability::from_name(name)))
+    }
+}

@@ -1,0 +1,1 @@
+//! The outbox delivery loop (being written).

@@ -1,0 +1,3 @@
+//! The HTTP router (being written).
+
+pub mod sandbox;

@@ -1,0 +1,1 @@
+//! The sandbox page and its API (being written).

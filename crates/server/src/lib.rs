@@ -1,0 +1,11 @@
+//! The `qunzhu` binary: CLI, deployment config, wiring, HTTP API, pages.
+//!
+//! - [`cli`] — subcommands (`serve`, `init`, `config check`, `rules export|import`).
+//! - [`config`] — `qunzhu.toml`: types, loading with every problem reported, the example.
+//! - [`serve`] — wiring: store, engine, connectors, outbox workers, HTTP; graceful shutdown.
+//! - [`http`] — the router: health, bridge API, staff tasks, rulebook, the sandbox page.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod serve;
