@@ -15,7 +15,7 @@ use crate::{pipeline, Core, EngineError, Processed};
 type Reply = oneshot::Sender<Result<Processed, EngineError>>;
 
 enum Job {
-    Process { seq: i64, event: Event, reply: Option<Reply> },
+    Process { seq: i64, event: Box<Event>, reply: Option<Reply> },
     Stop,
 }
 
@@ -45,7 +45,7 @@ impl Dispatcher {
         event.origin.connector.hash(&mut hasher);
         event.origin.group.hash(&mut hasher);
         let partition = (hasher.finish() % self.queues.len() as u64) as usize;
-        self.queues[partition].send(Job::Process { seq, event, reply }).await.map_err(|_| EngineError::ShuttingDown)
+        self.queues[partition].send(Job::Process { seq, event: Box::new(event), reply }).await.map_err(|_| EngineError::ShuttingDown)
     }
 
     /// Queues a stop behind everything already queued, then waits for every worker.

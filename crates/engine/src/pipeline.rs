@@ -7,7 +7,7 @@ use tracing::warn;
 
 use crate::analysis::Analysis;
 use crate::planner::{Planned, Planner};
-use crate::rules::{Rule, RuleContext};
+use crate::rules::{Proposal, Rule, RuleContext, Verdict};
 use crate::{Core, EngineError, Processed};
 
 pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Processed, EngineError> {
@@ -33,32 +33,23 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     };
 
     let mut audit = Vec::new();
-    let mut proposals = Vec::new();
-    let mut suppressed_by: Option<Rule> = None;
+    let mut verdicts = Vec::new();
     for &rule in Rule::ALL {
-        let verdict = match rule.evaluate(&cx).await {
-            Ok(verdict) => verdict,
+        match rule.evaluate(&cx).await {
+            Ok(verdict) => verdicts.push((rule, verdict)),
             Err(error) => {
                 warn!(rule = rule.name(), group = %key, error = %error, "rule failed; other rules go on");
                 audit.push(entry(core, event, rule.name(), None, format!("rule failed: {error}")));
-                continue;
             }
-        };
-        for proposal in verdict.proposals {
-            let is_reply = matches!(proposal.kind, ActionKind::Send { .. } | ActionKind::Reply { .. });
-            if let (Some(by), true) = (suppressed_by, is_reply) {
-                let summary = core.locale.pick("已抑制（", "suppressed (").to_owned()
-                    + by.name()
-                    + core.locale.pick(" 已处理此消息）：", " handled this message): ")
-                    + &proposal.explanation;
-                audit.push(entry(core, event, rule.name(), None, summary));
-                continue;
-            }
-            proposals.push((rule, proposal));
         }
-        if verdict.suppress_replies && suppressed_by.is_none() {
-            suppressed_by = Some(rule);
-        }
+    }
+    let (proposals, suppressed) = apply_suppression(verdicts);
+    for (rule, by, proposal) in suppressed {
+        let summary = core.locale.pick("已抑制（", "suppressed (").to_owned()
+            + by.name()
+            + core.locale.pick(" 已处理此消息）：", " handled this message): ")
+            + &proposal.explanation;
+        audit.push(entry(core, event, rule.name(), None, summary));
     }
 
     let group_name = group.name.as_deref().unwrap_or(key.group.as_str());
@@ -99,6 +90,30 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     Ok(Processed { duplicate: false, actions: commit.actions, tasks: commit.tasks })
 }
 
+/// A dropped proposal: (its rule, the rule that suppressed it, the proposal).
+type Suppressed = (Rule, Rule, Proposal);
+
+/// Once a rule asks to suppress replies, the sends and replies of the rules after it are
+/// dropped (returned separately, with the rule that suppressed them, for the audit log).
+fn apply_suppression(verdicts: Vec<(Rule, Verdict)>) -> (Vec<(Rule, Proposal)>, Vec<Suppressed>) {
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut suppressed_by: Option<Rule> = None;
+    for (rule, verdict) in verdicts {
+        for proposal in verdict.proposals {
+            let is_reply = matches!(proposal.kind, ActionKind::Send { .. } | ActionKind::Reply { .. });
+            match suppressed_by {
+                Some(by) if is_reply => suppressed.push((rule, by, proposal)),
+                _ => kept.push((rule, proposal)),
+            }
+        }
+        if verdict.suppress_replies && suppressed_by.is_none() {
+            suppressed_by = Some(rule);
+        }
+    }
+    (kept, suppressed)
+}
+
 fn entry(core: &Core, event: &Event, rule: &str, action: Option<&ActionId>, summary: String) -> NewAuditEntry {
     NewAuditEntry {
         time: core.clock.now(),
@@ -110,5 +125,42 @@ fn entry(core: &Core, event: &Event, rule: &str, action: Option<&ActionId>, summ
         rule: Some(rule.to_owned()),
         summary,
         detail: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use qunzhu_core::{MemberId, MessageId, Segment};
+
+    use super::*;
+
+    fn proposal(kind: ActionKind) -> Proposal {
+        Proposal { kind, explanation: String::new(), not_before: None }
+    }
+
+    #[test]
+    fn a_suppressing_verdict_drops_later_replies_but_not_other_actions() {
+        let send = ActionKind::Send { segments: vec![Segment::text("auto reply")] };
+        let delete = ActionKind::Delete { message_id: MessageId::new("m1") };
+        let mute = ActionKind::Mute { member: MemberId::new("u1"), duration_secs: 60 };
+        let moderator = Verdict { proposals: vec![proposal(delete.clone())], suppress_replies: true };
+        let later = Verdict { proposals: vec![proposal(send.clone()), proposal(mute.clone())], suppress_replies: false };
+        let (kept, suppressed) = apply_suppression(vec![(Rule::Welcome, moderator), (Rule::Welcome, later)]);
+        let kept: Vec<ActionKind> = kept.into_iter().map(|(_, p)| p.kind).collect();
+        assert_eq!(kept, vec![delete, mute]);
+        assert_eq!(suppressed.len(), 1);
+        assert_eq!(suppressed[0].2.kind, send);
+    }
+
+    #[test]
+    fn without_suppression_everything_is_kept_in_rule_order() {
+        let a = ActionKind::Send { segments: vec![Segment::text("a")] };
+        let b = ActionKind::Send { segments: vec![Segment::text("b")] };
+        let (kept, suppressed) = apply_suppression(vec![
+            (Rule::Welcome, Verdict { proposals: vec![proposal(a.clone())], suppress_replies: false }),
+            (Rule::Welcome, Verdict { proposals: vec![proposal(b.clone())], suppress_replies: false }),
+        ]);
+        assert_eq!(kept.into_iter().map(|(_, p)| p.kind).collect::<Vec<_>>(), vec![a, b]);
+        assert!(suppressed.is_empty());
     }
 }

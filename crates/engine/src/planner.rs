@@ -31,17 +31,17 @@ impl Planner<'_> {
             return vec![Planned::Task(self.task_for(action))];
         }
         match &mut action.kind {
-            ActionKind::Send { segments } | ActionKind::Reply { segments, .. } | ActionKind::DirectMessage { segments, .. } => {
-                if !self.capabilities.can(Capability::Mention) {
-                    *segments = mentions_as_text(std::mem::take(segments));
-                }
+            ActionKind::Send { segments } | ActionKind::Reply { segments, .. } | ActionKind::DirectMessage { segments, .. }
+                if !self.capabilities.can(Capability::Mention) =>
+            {
+                *segments = mentions_as_text(std::mem::take(segments));
             }
             ActionKind::Mute { duration_secs, .. } => {
                 if let Some(max) = self.capabilities.max_mute_secs
                     && *duration_secs > max
                 {
                     *duration_secs = max;
-                    action.explanation.push_str(&self.locale.pick(
+                    action.explanation.push_str(self.locale.pick(
                         &format!("（平台上限，禁言时长已缩短为 {}）", human_duration(max, self.locale)),
                         &format!(" (shortened to the platform's maximum of {})", human_duration(max, self.locale)),
                     ));
