@@ -20,7 +20,8 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 }
 
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("could not encode {what} as JSON: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Backend(format!("could not encode {what} as JSON: {e}")))
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
@@ -35,12 +36,14 @@ pub(crate) fn micros(time: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_micros(value: i64, what: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(value)
-        .ok_or_else(|| StoreError::Corrupt(format!("{what}: {value} µs is not a representable time")))
+    DateTime::from_timestamp_micros(value).ok_or_else(|| {
+        StoreError::Corrupt(format!("{what}: {value} µs is not a representable time"))
+    })
 }
 
 pub(crate) fn attempts_from_db(value: i64) -> StoreResult<u32> {
-    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("outbox attempts: {value} is out of range")))
+    u32::try_from(value)
+        .map_err(|_| StoreError::Corrupt(format!("outbox attempts: {value} is out of range")))
 }
 
 pub(crate) fn status_from_db(name: &str) -> StoreResult<qunzhu_core::store::ActionStatus> {
@@ -49,7 +52,8 @@ pub(crate) fn status_from_db(name: &str) -> StoreResult<qunzhu_core::store::Acti
 }
 
 pub(crate) fn task_status_from_db(name: &str) -> StoreResult<TaskStatus> {
-    TaskStatus::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("task status: unknown value {name:?}")))
+    TaskStatus::from_name(name)
+        .ok_or_else(|| StoreError::Corrupt(format!("task status: unknown value {name:?}")))
 }
 
 /// Applies one attempt's outcome to an outbox entry, exactly as `MemoryStore` does.
@@ -62,7 +66,10 @@ pub(crate) fn apply_attempt(entry: &mut OutboxEntry, result: &AttemptResult, at:
             entry.last_error = None;
         }
         AttemptResult::AwaitingPeer => entry.status = ActionStatus::AwaitingPeer,
-        AttemptResult::Retry { next_attempt_at, error } => {
+        AttemptResult::Retry {
+            next_attempt_at,
+            error,
+        } => {
             entry.status = ActionStatus::Pending;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.next_attempt_at = *next_attempt_at;
@@ -91,7 +98,12 @@ pub(crate) fn task_from_db(
 }
 
 /// The audit row `set_task_status` writes (same text as `MemoryStore`).
-pub(crate) fn task_status_audit(task: &StaffTask, from: TaskStatus, by: &str, at: DateTime<Utc>) -> NewAuditEntry {
+pub(crate) fn task_status_audit(
+    task: &StaffTask,
+    from: TaskStatus,
+    by: &str,
+    at: DateTime<Utc>,
+) -> NewAuditEntry {
     NewAuditEntry {
         time: at,
         actor: by.to_owned(),
@@ -121,11 +133,16 @@ pub(crate) fn rulebook_audit(saved: &RulebookVersion) -> NewAuditEntry {
 }
 
 pub(crate) fn rulebook_conflict(head: Option<i64>, parent: Option<i64>) -> StoreError {
-    StoreError::Conflict(format!("rulebook head is {head:?}, the edit was based on {parent:?}"))
+    StoreError::Conflict(format!(
+        "rulebook head is {head:?}, the edit was based on {parent:?}"
+    ))
 }
 
 /// The version a save creates, or a conflict if the head moved since the author's read.
-pub(crate) fn next_rulebook_version(head: Option<i64>, new: &NewRulebookVersion) -> StoreResult<RulebookVersion> {
+pub(crate) fn next_rulebook_version(
+    head: Option<i64>,
+    new: &NewRulebookVersion,
+) -> StoreResult<RulebookVersion> {
     if head != new.parent {
         return Err(rulebook_conflict(head, new.parent));
     }

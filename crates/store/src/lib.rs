@@ -37,23 +37,57 @@ pub enum OpenError {
     #[error("database URL `{url}` is malformed: {reason}")]
     InvalidUrl { url: String, reason: String },
 
-    #[error("could not create the directory {path} for the SQLite database: {source}; check that it is writable by the user running qunzhu")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "could not create the directory {path} for the SQLite database: {source}; check that it is writable by the user running qunzhu"
+    )]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
-    #[error("could not open the SQLite database {path}: {source}; check the path and its permissions (the directory must be writable too, for the WAL file)")]
+    #[error(
+        "could not open the SQLite database {path}: {source}; check the path and its permissions (the directory must be writable too, for the WAL file)"
+    )]
     Sqlite { path: PathBuf, source: sqlx::Error },
 
-    #[error("could not connect to PostgreSQL at {host}:{port}: {reason}; check that the server is running and reachable from here and that the database URL `{url}` is right")]
-    PostgresUnreachable { url: String, host: String, port: u16, reason: String },
+    #[error(
+        "could not connect to PostgreSQL at {host}:{port}: {reason}; check that the server is running and reachable from here and that the database URL `{url}` is right"
+    )]
+    PostgresUnreachable {
+        url: String,
+        host: String,
+        port: u16,
+        reason: String,
+    },
 
-    #[error("PostgreSQL at {host}:{port} refused the login of user `{user}`: {reason}; check the user name and password in the database URL `{url}`")]
-    PostgresAuth { url: String, host: String, port: u16, user: String, reason: String },
+    #[error(
+        "PostgreSQL at {host}:{port} refused the login of user `{user}`: {reason}; check the user name and password in the database URL `{url}`"
+    )]
+    PostgresAuth {
+        url: String,
+        host: String,
+        port: u16,
+        user: String,
+        reason: String,
+    },
 
-    #[error("the PostgreSQL database `{database}` does not exist on {host}:{port}; create it (`createdb {database}`) or fix the database URL `{url}`")]
-    PostgresNoDatabase { url: String, host: String, port: u16, database: String },
+    #[error(
+        "the PostgreSQL database `{database}` does not exist on {host}:{port}; create it (`createdb {database}`) or fix the database URL `{url}`"
+    )]
+    PostgresNoDatabase {
+        url: String,
+        host: String,
+        port: u16,
+        database: String,
+    },
 
-    #[error("could not bring the {backend} schema up to date: {source}; if this database was last used by a newer qunzhu, run that version or restore a backup")]
-    Migrate { backend: &'static str, source: sqlx::migrate::MigrateError },
+    #[error(
+        "could not bring the {backend} schema up to date: {source}; if this database was last used by a newer qunzhu, run that version or restore a backup"
+    )]
+    Migrate {
+        backend: &'static str,
+        source: sqlx::migrate::MigrateError,
+    },
 }
 
 /// Opens the store a database URL names, running its migrations.
@@ -68,22 +102,31 @@ pub enum OpenError {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("sqlite:") {
-        let options: sqlx::sqlite::SqliteConnectOptions = url
-            .parse()
-            .map_err(|e: sqlx::Error| OpenError::InvalidUrl { url: redact_url(url), reason: e.to_string() })?;
+        let options: sqlx::sqlite::SqliteConnectOptions =
+            url.parse()
+                .map_err(|e: sqlx::Error| OpenError::InvalidUrl {
+                    url: redact_url(url),
+                    reason: e.to_string(),
+                })?;
         let path = options.get_filename().to_path_buf();
-        if !is_in_memory(url) {
+        let in_memory = is_in_memory(url);
+        if !in_memory {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 tokio::fs::create_dir_all(parent)
                     .await
-                    .map_err(|source| OpenError::CreateDir { path: parent.to_path_buf(), source })?;
+                    .map_err(|source| OpenError::CreateDir {
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
             }
         }
-        Ok(Arc::new(SqliteStore::open_with(options).await?))
+        Ok(Arc::new(SqliteStore::open_with(options, in_memory).await?))
     } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
-        Err(OpenError::UnsupportedScheme { url: redact_url(url) })
+        Err(OpenError::UnsupportedScheme {
+            url: redact_url(url),
+        })
     }
 }
 
@@ -150,13 +193,22 @@ mod tests {
             redact_url("postgres://qz:s3cr%40t@db.example:5432/qunzhu?sslmode=require"),
             "postgres://qz:***@db.example:5432/qunzhu?sslmode=require"
         );
-        assert_eq!(redact_url("postgres://qz:p@ss@db/x"), "postgres://qz:***@db/x");
+        assert_eq!(
+            redact_url("postgres://qz:p@ss@db/x"),
+            "postgres://qz:***@db/x"
+        );
         assert_eq!(
             redact_url("postgresql://db/qunzhu?user=qz&password=hunter2&sslmode=disable"),
             "postgresql://db/qunzhu?user=qz&password=***&sslmode=disable"
         );
-        assert_eq!(redact_url("postgres://qz@db/qunzhu"), "postgres://qz@db/qunzhu");
-        assert_eq!(redact_url("sqlite://data/qunzhu.db"), "sqlite://data/qunzhu.db");
+        assert_eq!(
+            redact_url("postgres://qz@db/qunzhu"),
+            "postgres://qz@db/qunzhu"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/qunzhu.db"),
+            "sqlite://data/qunzhu.db"
+        );
     }
 
     #[tokio::test]
@@ -165,9 +217,15 @@ mod tests {
             panic!("mysql URLs must be refused");
         };
         let text = error.to_string();
-        assert!(matches!(error, OpenError::UnsupportedScheme { .. }), "{text}");
+        assert!(
+            matches!(error, OpenError::UnsupportedScheme { .. }),
+            "{text}"
+        );
         assert!(!text.contains("hunter2"), "{text}");
-        assert!(text.contains("sqlite:"), "the message should say what is supported: {text}");
+        assert!(
+            text.contains("sqlite:"),
+            "the message should say what is supported: {text}"
+        );
     }
 
     #[tokio::test]
@@ -177,10 +235,35 @@ mod tests {
             panic!("nothing listens on port 1");
         };
         let text = error.to_string();
-        assert!(matches!(error, OpenError::PostgresUnreachable { .. }), "{text}");
+        assert!(
+            matches!(error, OpenError::PostgresUnreachable { .. }),
+            "{text}"
+        );
         assert!(text.contains("127.0.0.1:1"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("check"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_sqlite_url_keeps_its_data_across_calls() {
+        let store = open("sqlite::memory:").await.unwrap();
+        let key = qunzhu_core::GroupKey::new("qq", "1");
+        store
+            .touch_group(&key, Some("g"), chrono::Utc::now())
+            .await
+            .unwrap();
+        let rulebook = qunzhu_core::store::NewRulebookVersion {
+            parent: None,
+            author: "cli".into(),
+            note: "n".into(),
+            changes: vec![],
+            body: "{}".into(),
+            time: chrono::Utc::now(),
+        };
+        store.rulebook_save(&rulebook).await.unwrap();
+        assert_eq!(store.list_groups().await.unwrap().len(), 1);
+        assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 1);
+        store.close().await;
     }
 
     #[tokio::test]

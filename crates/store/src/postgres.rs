@@ -17,17 +17,18 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row, Transaction};
 
 use qunzhu_core::store::{
-    Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
-    RulebookVersion, Store,
+    Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion,
+    OutboxEntry, RulebookVersion, Store,
 };
 use qunzhu_core::{
-    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, NewAuditEntry, PlatformEventId, StaffTask,
-    StoreError, StoreResult, TaskId, TaskStatus,
+    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, NewAuditEntry,
+    PlatformEventId, StaffTask, StoreError, StoreResult, TaskId, TaskStatus,
 };
 
 use crate::common::{
-    apply_attempt, attempts_from_db, backend, from_json, is_unique_violation, next_rulebook_version, rulebook_audit,
-    rulebook_conflict, status_from_db, task_from_db, task_status_audit, to_json,
+    apply_attempt, attempts_from_db, backend, from_json, is_unique_violation,
+    next_rulebook_version, rulebook_audit, rulebook_conflict, status_from_db, task_from_db,
+    task_status_audit, to_json,
 };
 use crate::{OpenError, redact_url, scrub};
 
@@ -53,10 +54,12 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let shown = redact_url(url);
         let password = url_password(url);
-        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| OpenError::InvalidUrl {
-            url: shown.clone(),
-            reason: scrub(&e.to_string(), password),
-        })?;
+        let options: PgConnectOptions =
+            url.parse()
+                .map_err(|e: sqlx::Error| OpenError::InvalidUrl {
+                    url: shown.clone(),
+                    reason: scrub(&e.to_string(), password),
+                })?;
         let host = options.get_host().to_owned();
         let port = options.get_port();
         let user = options.get_username().to_owned();
@@ -74,16 +77,35 @@ impl PostgresStore {
                 };
                 match code.as_deref() {
                     // invalid_password, invalid_authorization_specification
-                    Some("28P01" | "28000") => OpenError::PostgresAuth { url: shown.clone(), host: host.clone(), port, user, reason },
+                    Some("28P01" | "28000") => OpenError::PostgresAuth {
+                        url: shown.clone(),
+                        host: host.clone(),
+                        port,
+                        user,
+                        reason,
+                    },
                     // invalid_catalog_name
-                    Some("3D000") => OpenError::PostgresNoDatabase { url: shown.clone(), host: host.clone(), port, database },
-                    _ => OpenError::PostgresUnreachable { url: shown.clone(), host: host.clone(), port, reason },
+                    Some("3D000") => OpenError::PostgresNoDatabase {
+                        url: shown.clone(),
+                        host: host.clone(),
+                        port,
+                        database,
+                    },
+                    _ => OpenError::PostgresUnreachable {
+                        url: shown.clone(),
+                        host: host.clone(),
+                        port,
+                        reason,
+                    },
                 }
             })?;
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|source| OpenError::Migrate { backend: "PostgreSQL", source })?;
+            .map_err(|source| OpenError::Migrate {
+                backend: "PostgreSQL",
+                source,
+            })?;
         tracing::debug!(url = %shown, "opened PostgreSQL store");
         Ok(Self { pool })
     }
@@ -110,21 +132,23 @@ impl PostgresStore {
         if let Some(seq) = inserted {
             return Ok(Accepted::New { seq });
         }
-        let seq: i64 = sqlx::query_scalar("SELECT seq FROM events WHERE connector = $1 AND event_id = $2")
-            .bind(event.origin.connector.as_str())
-            .bind(event.origin.event_id.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let seq: i64 =
+            sqlx::query_scalar("SELECT seq FROM events WHERE connector = $1 AND event_id = $2")
+                .bind(event.origin.connector.as_str())
+                .bind(event.origin.event_id.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
         Ok(Accepted::Duplicate { seq })
     }
 
     async fn pending_events_impl(&self, limit: u32) -> StoreResult<Vec<(i64, Event)>> {
-        let rows = sqlx::query("SELECT seq, body FROM events WHERE NOT processed ORDER BY seq LIMIT $1")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT seq, body FROM events WHERE NOT processed ORDER BY seq LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter()
             .map(|row| {
                 let seq: i64 = get(row, "seq")?;
@@ -168,7 +192,12 @@ impl PostgresStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn touch_group_impl(&self, key: &GroupKey, name: Option<&str>, seen_at: DateTime<Utc>) -> StoreResult<GroupRecord> {
+    async fn touch_group_impl(
+        &self,
+        key: &GroupKey,
+        name: Option<&str>,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<GroupRecord> {
         let row = sqlx::query(
             "INSERT INTO groups (connector, group_id, name, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4) \
              ON CONFLICT (connector, group_id) DO UPDATE SET \
@@ -199,7 +228,12 @@ impl PostgresStore {
         rows.iter().map(group_from_row).collect()
     }
 
-    async fn due_actions_impl(&self, connector: &ConnectorId, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+    async fn due_actions_impl(
+        &self,
+        connector: &ConnectorId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
         let rows = sqlx::query(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox \
              WHERE connector = $1 AND status = 'pending' AND next_attempt_at <= $2 \
@@ -238,11 +272,13 @@ impl PostgresStore {
     }
 
     async fn get_action_impl(&self, id: &ActionId) -> StoreResult<Option<OutboxEntry>> {
-        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.as_ref().map(outbox_from_row).transpose()
     }
 
@@ -254,11 +290,13 @@ impl PostgresStore {
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<OutboxEntry> {
         let mut tx = self.write().await?;
-        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = $1 FOR UPDATE"))
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = $1 FOR UPDATE"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
         let Some(row) = row else {
             return Err(StoreError::NotFound(format!("action {id}")));
         };
@@ -284,7 +322,11 @@ impl PostgresStore {
         Ok(entry)
     }
 
-    async fn list_tasks_impl(&self, status: Option<TaskStatus>, limit: u32) -> StoreResult<Vec<StaffTask>> {
+    async fn list_tasks_impl(
+        &self,
+        status: Option<TaskStatus>,
+        limit: u32,
+    ) -> StoreResult<Vec<StaffTask>> {
         let (filtered, all);
         let rows = match status {
             Some(status) => sqlx::query({
@@ -306,13 +348,21 @@ impl PostgresStore {
         rows.iter().map(task_from_row).collect()
     }
 
-    async fn set_task_status_impl(&self, id: &TaskId, status: TaskStatus, by: &str, at: DateTime<Utc>) -> StoreResult<StaffTask> {
+    async fn set_task_status_impl(
+        &self,
+        id: &TaskId,
+        status: TaskStatus,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<StaffTask> {
         let mut tx = self.write().await?;
-        let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM staff_tasks WHERE id = $1 FOR UPDATE"))
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM staff_tasks WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
         let Some(row) = row else {
             return Err(StoreError::NotFound(format!("task {id}")));
         };
@@ -321,20 +371,26 @@ impl PostgresStore {
         task.status = status;
         task.updated_at = at;
         task.updated_by = Some(by.to_owned());
-        sqlx::query("UPDATE staff_tasks SET status = $1, updated_at = $2, updated_by = $3 WHERE id = $4")
-            .bind(status.name())
-            .bind(at)
-            .bind(by)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE staff_tasks SET status = $1, updated_at = $2, updated_by = $3 WHERE id = $4",
+        )
+        .bind(status.name())
+        .bind(at)
+        .bind(by)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         insert_audit(&mut tx, &task_status_audit(&task, from, by, at)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(task)
     }
 
-    async fn list_audit_impl(&self, group: Option<&GroupKey>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+    async fn list_audit_impl(
+        &self,
+        group: Option<&GroupKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
         let (filtered, all);
         let rows = match group {
             Some(group) => sqlx::query({
@@ -389,7 +445,9 @@ impl PostgresStore {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(rulebook_conflict(Some(saved.version), new.parent)),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(rulebook_conflict(Some(saved.version), new.parent));
+            }
             other => other.map_err(backend)?,
         };
         insert_audit(&mut tx, &rulebook_audit(&saved)).await?;
@@ -409,18 +467,22 @@ impl PostgresStore {
     }
 
     async fn rulebook_version_impl(&self, version: i64) -> StoreResult<Option<RulebookVersion>> {
-        let row = sqlx::query(&format!("SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions WHERE version = $1"))
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions WHERE version = $1"
+        ))
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.as_ref().map(rulebook_from_row).transpose()
     }
 }
 
-const OUTBOX_COLUMNS: &str = "seq, action, status, attempts, next_attempt_at, last_error, updated_at";
+const OUTBOX_COLUMNS: &str =
+    "seq, action, status, attempts, next_attempt_at, last_error, updated_at";
 const TASK_COLUMNS: &str = "task, status, updated_at, updated_by";
-const AUDIT_COLUMNS: &str = "id, time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail";
+const AUDIT_COLUMNS: &str =
+    "id, time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail";
 const RULEBOOK_COLUMNS: &str = "version, author, note, changes::text AS changes, body, time";
 
 /// The password in a URL's user info, as written (for scrubbing driver messages).
@@ -435,12 +497,16 @@ fn get<'r, T>(row: &'r PgRow, column: &str) -> StoreResult<T>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
-    row.try_get(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+    row.try_get(column)
+        .map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
 }
 
 fn group_from_row(row: &PgRow) -> StoreResult<GroupRecord> {
     Ok(GroupRecord {
-        key: GroupKey { connector: ConnectorId(get(row, "connector")?), group: GroupId(get(row, "group_id")?) },
+        key: GroupKey {
+            connector: ConnectorId(get(row, "connector")?),
+            group: GroupId(get(row, "group_id")?),
+        },
         name: get(row, "name")?,
         first_seen: get(row, "first_seen")?,
         last_seen: get(row, "last_seen")?,
@@ -464,14 +530,22 @@ fn outbox_from_row(row: &PgRow) -> StoreResult<OutboxEntry> {
 fn task_from_row(row: &PgRow) -> StoreResult<StaffTask> {
     let json: String = get(row, "task")?;
     let status: String = get(row, "status")?;
-    task_from_db(&json, &status, get(row, "updated_at")?, get(row, "updated_by")?)
+    task_from_db(
+        &json,
+        &status,
+        get(row, "updated_at")?,
+        get(row, "updated_by")?,
+    )
 }
 
 fn audit_from_row(row: &PgRow) -> StoreResult<AuditEntry> {
     let connector: Option<String> = get(row, "connector")?;
     let group_id: Option<String> = get(row, "group_id")?;
     let group = match (connector, group_id) {
-        (Some(connector), Some(group)) => Some(GroupKey { connector: ConnectorId(connector), group: GroupId(group) }),
+        (Some(connector), Some(group)) => Some(GroupKey {
+            connector: ConnectorId(connector),
+            group: GroupId(group),
+        }),
         _ => None,
     };
     Ok(AuditEntry {
@@ -608,7 +682,10 @@ impl Store for PostgresStore {
         Box::pin(self.actions_after_impl(connector, after, now, limit))
     }
 
-    fn get_action<'a>(&'a self, id: &'a ActionId) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>> {
+    fn get_action<'a>(
+        &'a self,
+        id: &'a ActionId,
+    ) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>> {
         Box::pin(self.get_action_impl(id))
     }
 
@@ -622,7 +699,11 @@ impl Store for PostgresStore {
         Box::pin(self.record_attempt_impl(id, result, at, audit))
     }
 
-    fn list_tasks(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>> {
+    fn list_tasks(
+        &self,
+        status: Option<TaskStatus>,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>> {
         Box::pin(self.list_tasks_impl(status, limit))
     }
 
@@ -636,7 +717,11 @@ impl Store for PostgresStore {
         Box::pin(self.set_task_status_impl(id, status, by, at))
     }
 
-    fn list_audit<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>> {
+    fn list_audit<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>> {
         Box::pin(self.list_audit_impl(group, limit))
     }
 
@@ -644,7 +729,10 @@ impl Store for PostgresStore {
         Box::pin(self.rulebook_head_impl())
     }
 
-    fn rulebook_save<'a>(&'a self, version: &'a NewRulebookVersion) -> BoxFuture<'a, StoreResult<RulebookVersion>> {
+    fn rulebook_save<'a>(
+        &'a self,
+        version: &'a NewRulebookVersion,
+    ) -> BoxFuture<'a, StoreResult<RulebookVersion>> {
         Box::pin(self.rulebook_save_impl(version))
     }
 
@@ -652,7 +740,10 @@ impl Store for PostgresStore {
         Box::pin(self.rulebook_versions_impl(limit))
     }
 
-    fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
+    fn rulebook_version(
+        &self,
+        version: i64,
+    ) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
         Box::pin(self.rulebook_version_impl(version))
     }
 

@@ -9,23 +9,26 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection, Transaction};
 
 use qunzhu_core::store::{
-    Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
-    RulebookVersion, Store,
+    Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion,
+    OutboxEntry, RulebookVersion, Store,
 };
 use qunzhu_core::{
-    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, NewAuditEntry, PlatformEventId, StaffTask,
-    StoreError, StoreResult, TaskId, TaskStatus,
+    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, NewAuditEntry,
+    PlatformEventId, StaffTask, StoreError, StoreResult, TaskId, TaskStatus,
 };
 
 use crate::OpenError;
 use crate::common::{
     apply_attempt, attempts_from_db, backend, from_json, from_micros, is_unique_violation, micros,
-    next_rulebook_version, rulebook_audit, rulebook_conflict, status_from_db, task_from_db, task_status_audit,
-    to_json,
+    next_rulebook_version, rulebook_audit, rulebook_conflict, status_from_db, task_from_db,
+    task_status_audit, to_json,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -49,13 +52,19 @@ impl SqliteStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(parent)
                 .await
-                .map_err(|source| OpenError::CreateDir { path: parent.to_path_buf(), source })?;
+                .map_err(|source| OpenError::CreateDir {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
         }
-        Self::open_with(SqliteConnectOptions::new().filename(path)).await
+        Self::open_with(SqliteConnectOptions::new().filename(path), false).await
     }
 
     /// Opens with parsed options (from a `sqlite:` URL), adding qunzhu's pragmas.
-    pub(crate) async fn open_with(options: SqliteConnectOptions) -> Result<Self, OpenError> {
+    pub(crate) async fn open_with(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    ) -> Result<Self, OpenError> {
         let path: PathBuf = options.get_filename().to_path_buf();
         let options = options
             .create_if_missing(true)
@@ -63,21 +72,40 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+        let pool = if in_memory {
+            // An in-memory database lives as long as a connection to it: keep exactly one,
+            // forever (which also spares shared-cache locking its own busy errors).
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        };
+        let pool = pool
             .connect_with(options)
             .await
-            .map_err(|source| OpenError::Sqlite { path: path.clone(), source })?;
+            .map_err(|source| OpenError::Sqlite {
+                path: path.clone(),
+                source,
+            })?;
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|source| OpenError::Migrate { backend: "SQLite", source })?;
+            .map_err(|source| OpenError::Migrate {
+                backend: "SQLite",
+                source,
+            })?;
         tracing::debug!(path = %path.display(), "opened SQLite store");
         Ok(Self { pool })
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
     }
 
     async fn accept_event_impl(&self, event: &Event) -> StoreResult<Accepted> {
@@ -98,21 +126,23 @@ impl SqliteStore {
         if let Some(seq) = inserted {
             return Ok(Accepted::New { seq });
         }
-        let seq: i64 = sqlx::query_scalar("SELECT seq FROM events WHERE connector = ? AND event_id = ?")
-            .bind(event.origin.connector.as_str())
-            .bind(event.origin.event_id.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let seq: i64 =
+            sqlx::query_scalar("SELECT seq FROM events WHERE connector = ? AND event_id = ?")
+                .bind(event.origin.connector.as_str())
+                .bind(event.origin.event_id.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
         Ok(Accepted::Duplicate { seq })
     }
 
     async fn pending_events_impl(&self, limit: u32) -> StoreResult<Vec<(i64, Event)>> {
-        let rows = sqlx::query("SELECT seq, body FROM events WHERE processed = 0 ORDER BY seq LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT seq, body FROM events WHERE processed = 0 ORDER BY seq LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter()
             .map(|row| {
                 let seq: i64 = get(row, "seq")?;
@@ -149,7 +179,12 @@ impl SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn touch_group_impl(&self, key: &GroupKey, name: Option<&str>, seen_at: DateTime<Utc>) -> StoreResult<GroupRecord> {
+    async fn touch_group_impl(
+        &self,
+        key: &GroupKey,
+        name: Option<&str>,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<GroupRecord> {
         let row = sqlx::query(
             "INSERT INTO groups (connector, group_id, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (connector, group_id) DO UPDATE SET \
@@ -179,7 +214,12 @@ impl SqliteStore {
         rows.iter().map(group_from_row).collect()
     }
 
-    async fn due_actions_impl(&self, connector: &ConnectorId, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+    async fn due_actions_impl(
+        &self,
+        connector: &ConnectorId,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
         let rows = sqlx::query(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox \
              WHERE connector = ? AND status = 'pending' AND next_attempt_at <= ? \
@@ -219,11 +259,13 @@ impl SqliteStore {
     }
 
     async fn get_action_impl(&self, id: &ActionId) -> StoreResult<Option<OutboxEntry>> {
-        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = ?"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.as_ref().map(outbox_from_row).transpose()
     }
 
@@ -235,11 +277,13 @@ impl SqliteStore {
         audit: Option<&NewAuditEntry>,
     ) -> StoreResult<OutboxEntry> {
         let mut tx = self.write().await?;
-        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = ?"))
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE action_id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
         let Some(row) = row else {
             return Err(StoreError::NotFound(format!("action {id}")));
         };
@@ -265,7 +309,11 @@ impl SqliteStore {
         Ok(entry)
     }
 
-    async fn list_tasks_impl(&self, status: Option<TaskStatus>, limit: u32) -> StoreResult<Vec<StaffTask>> {
+    async fn list_tasks_impl(
+        &self,
+        status: Option<TaskStatus>,
+        limit: u32,
+    ) -> StoreResult<Vec<StaffTask>> {
         let (filtered, all);
         let rows = match status {
             Some(status) => sqlx::query({
@@ -287,13 +335,21 @@ impl SqliteStore {
         rows.iter().map(task_from_row).collect()
     }
 
-    async fn set_task_status_impl(&self, id: &TaskId, status: TaskStatus, by: &str, at: DateTime<Utc>) -> StoreResult<StaffTask> {
+    async fn set_task_status_impl(
+        &self,
+        id: &TaskId,
+        status: TaskStatus,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<StaffTask> {
         let mut tx = self.write().await?;
-        let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM staff_tasks WHERE id = ?"))
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM staff_tasks WHERE id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
         let Some(row) = row else {
             return Err(StoreError::NotFound(format!("task {id}")));
         };
@@ -302,20 +358,26 @@ impl SqliteStore {
         task.status = status;
         task.updated_at = at;
         task.updated_by = Some(by.to_owned());
-        sqlx::query("UPDATE staff_tasks SET status = ?, updated_at = ?, updated_by = ? WHERE id = ?")
-            .bind(status.name())
-            .bind(micros(at))
-            .bind(by)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE staff_tasks SET status = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+        )
+        .bind(status.name())
+        .bind(micros(at))
+        .bind(by)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         insert_audit(&mut tx, &task_status_audit(&task, from, by, at)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(task)
     }
 
-    async fn list_audit_impl(&self, group: Option<&GroupKey>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+    async fn list_audit_impl(
+        &self,
+        group: Option<&GroupKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
         let (filtered, all);
         let rows = match group {
             Some(group) => sqlx::query({
@@ -369,7 +431,9 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await;
         match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(rulebook_conflict(Some(saved.version), new.parent)),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(rulebook_conflict(Some(saved.version), new.parent));
+            }
             other => other.map_err(backend)?,
         };
         insert_audit(&mut tx, &rulebook_audit(&saved)).await?;
@@ -389,34 +453,42 @@ impl SqliteStore {
     }
 
     async fn rulebook_version_impl(&self, version: i64) -> StoreResult<Option<RulebookVersion>> {
-        let row = sqlx::query(&format!("SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions WHERE version = ?"))
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(&format!(
+            "SELECT {RULEBOOK_COLUMNS} FROM rulebook_versions WHERE version = ?"
+        ))
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.as_ref().map(rulebook_from_row).transpose()
     }
 
     async fn close_impl(&self) {
         // Fold the WAL back into the main file so the database is one self-contained file
         // (for backups and copies) after a clean shutdown.
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
             tracing::warn!(error = %error, "SQLite WAL checkpoint on close failed");
         }
         self.pool.close().await;
     }
 }
 
-const OUTBOX_COLUMNS: &str = "seq, action, status, attempts, next_attempt_at, last_error, updated_at";
+const OUTBOX_COLUMNS: &str =
+    "seq, action, status, attempts, next_attempt_at, last_error, updated_at";
 const TASK_COLUMNS: &str = "task, status, updated_at, updated_by";
-const AUDIT_COLUMNS: &str = "id, time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail";
+const AUDIT_COLUMNS: &str =
+    "id, time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail";
 const RULEBOOK_COLUMNS: &str = "version, author, note, changes, body, time";
 
 fn get<'r, T>(row: &'r SqliteRow, column: &str) -> StoreResult<T>
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
-    row.try_get(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
+    row.try_get(column)
+        .map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
 }
 
 fn get_time(row: &SqliteRow, column: &str) -> StoreResult<DateTime<Utc>> {
@@ -425,7 +497,10 @@ fn get_time(row: &SqliteRow, column: &str) -> StoreResult<DateTime<Utc>> {
 
 fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
     Ok(GroupRecord {
-        key: GroupKey { connector: ConnectorId(get(row, "connector")?), group: GroupId(get(row, "group_id")?) },
+        key: GroupKey {
+            connector: ConnectorId(get(row, "connector")?),
+            group: GroupId(get(row, "group_id")?),
+        },
         name: get(row, "name")?,
         first_seen: get_time(row, "first_seen")?,
         last_seen: get_time(row, "last_seen")?,
@@ -449,14 +524,22 @@ fn outbox_from_row(row: &SqliteRow) -> StoreResult<OutboxEntry> {
 fn task_from_row(row: &SqliteRow) -> StoreResult<StaffTask> {
     let json: String = get(row, "task")?;
     let status: String = get(row, "status")?;
-    task_from_db(&json, &status, get_time(row, "updated_at")?, get(row, "updated_by")?)
+    task_from_db(
+        &json,
+        &status,
+        get_time(row, "updated_at")?,
+        get(row, "updated_by")?,
+    )
 }
 
 fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
     let connector: Option<String> = get(row, "connector")?;
     let group_id: Option<String> = get(row, "group_id")?;
     let group = match (connector, group_id) {
-        (Some(connector), Some(group)) => Some(GroupKey { connector: ConnectorId(connector), group: GroupId(group) }),
+        (Some(connector), Some(group)) => Some(GroupKey {
+            connector: ConnectorId(connector),
+            group: GroupId(group),
+        }),
         _ => None,
     };
     Ok(AuditEntry {
@@ -594,7 +677,10 @@ impl Store for SqliteStore {
         Box::pin(self.actions_after_impl(connector, after, now, limit))
     }
 
-    fn get_action<'a>(&'a self, id: &'a ActionId) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>> {
+    fn get_action<'a>(
+        &'a self,
+        id: &'a ActionId,
+    ) -> BoxFuture<'a, StoreResult<Option<OutboxEntry>>> {
         Box::pin(self.get_action_impl(id))
     }
 
@@ -608,7 +694,11 @@ impl Store for SqliteStore {
         Box::pin(self.record_attempt_impl(id, result, at, audit))
     }
 
-    fn list_tasks(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>> {
+    fn list_tasks(
+        &self,
+        status: Option<TaskStatus>,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<Vec<StaffTask>>> {
         Box::pin(self.list_tasks_impl(status, limit))
     }
 
@@ -622,7 +712,11 @@ impl Store for SqliteStore {
         Box::pin(self.set_task_status_impl(id, status, by, at))
     }
 
-    fn list_audit<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>> {
+    fn list_audit<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<AuditEntry>>> {
         Box::pin(self.list_audit_impl(group, limit))
     }
 
@@ -630,7 +724,10 @@ impl Store for SqliteStore {
         Box::pin(self.rulebook_head_impl())
     }
 
-    fn rulebook_save<'a>(&'a self, version: &'a NewRulebookVersion) -> BoxFuture<'a, StoreResult<RulebookVersion>> {
+    fn rulebook_save<'a>(
+        &'a self,
+        version: &'a NewRulebookVersion,
+    ) -> BoxFuture<'a, StoreResult<RulebookVersion>> {
         Box::pin(self.rulebook_save_impl(version))
     }
 
@@ -638,7 +735,10 @@ impl Store for SqliteStore {
         Box::pin(self.rulebook_versions_impl(limit))
     }
 
-    fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
+    fn rulebook_version(
+        &self,
+        version: i64,
+    ) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
         Box::pin(self.rulebook_version_impl(version))
     }
 

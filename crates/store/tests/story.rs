@@ -24,8 +24,9 @@ use qunzhu_core::store::{
     Accepted, ActionStatus, AttemptResult, Commit, NewRulebookVersion, OutboxEntry, RulebookVersion,
 };
 use qunzhu_core::{
-    Action, ActionId, ActionKind, ConnectorId, Event, EventKind, GroupKey, Member, Message, NewAuditEntry, Origin,
-    PlatformEventId, Segment, StaffTask, Store, StoreError, TaskId, TaskStatus,
+    Action, ActionId, ActionKind, ConnectorId, Event, EventKind, GroupKey, Member, Message,
+    NewAuditEntry, Origin, PlatformEventId, Segment, StaffTask, Store, StoreError, TaskId,
+    TaskStatus,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -60,7 +61,9 @@ fn send(id: &str, group: &GroupKey, text: &str, created_at: DateTime<Utc>) -> Ac
     Action {
         id: ActionId::new(id),
         group: group.clone(),
-        kind: ActionKind::Send { segments: vec![Segment::Text { text: text.into() }] },
+        kind: ActionKind::Send {
+            segments: vec![Segment::Text { text: text.into() }],
+        },
         rule: "welcome".into(),
         cause: None,
         explanation: format!("欢迎 {text}"),
@@ -109,7 +112,10 @@ fn rulebook(parent: Option<i64>, note: &str, at: DateTime<Utc>) -> NewRulebookVe
 }
 
 fn actions_only(actions: Vec<Action>) -> Commit {
-    Commit { actions, ..Commit::default() }
+    Commit {
+        actions,
+        ..Commit::default()
+    }
 }
 
 fn ids(entries: &[OutboxEntry]) -> Vec<&str> {
@@ -132,8 +138,13 @@ async fn redelivered_event_is_a_duplicate(store: Arc<dyn Store>) {
     let seq = accept_new(&store, &first).await;
 
     let mut redelivered = first.clone();
-    redelivered.kind = EventKind::GroupUpdated { name: Some("changed on the way".into()) };
-    assert_eq!(store.accept_event(&redelivered).await.unwrap(), Accepted::Duplicate { seq });
+    redelivered.kind = EventKind::GroupUpdated {
+        name: Some("changed on the way".into()),
+    };
+    assert_eq!(
+        store.accept_event(&redelivered).await.unwrap(),
+        Accepted::Duplicate { seq }
+    );
 
     // The same platform id on another connector is another event.
     let elsewhere = message("e1", &GroupKey::new("matrix", "!room"), "hi", t(1));
@@ -141,7 +152,11 @@ async fn redelivered_event_is_a_duplicate(store: Arc<dyn Store>) {
     assert!(other_seq > seq);
 
     let pending = store.pending_events(10).await.unwrap();
-    assert_eq!(pending, vec![(seq, first), (other_seq, elsewhere)], "the first copy is kept, once");
+    assert_eq!(
+        pending,
+        vec![(seq, first), (other_seq, elsewhere)],
+        "the first copy is kept, once"
+    );
 }
 
 async fn commit_marks_the_event_processed_so_it_is_no_longer_pending(store: Arc<dyn Store>) {
@@ -151,7 +166,11 @@ async fn commit_marks_the_event_processed_so_it_is_no_longer_pending(store: Arc<
     let s1 = accept_new(&store, &e1).await;
     let s2 = accept_new(&store, &e2).await;
     assert_eq!(store.pending_events(10).await.unwrap().len(), 2);
-    assert_eq!(store.pending_events(1).await.unwrap(), vec![(s1, e1.clone())], "oldest first, limited");
+    assert_eq!(
+        store.pending_events(1).await.unwrap(),
+        vec![(s1, e1.clone())],
+        "oldest first, limited"
+    );
 
     let action = send("a1", &g, "欢迎", t(2));
     store
@@ -165,9 +184,15 @@ async fn commit_marks_the_event_processed_so_it_is_no_longer_pending(store: Arc<
         .unwrap();
 
     assert_eq!(store.pending_events(10).await.unwrap(), vec![(s2, e2)]);
-    assert_eq!(store.get_action(&action.id).await.unwrap().unwrap().action, action);
+    assert_eq!(
+        store.get_action(&action.id).await.unwrap().unwrap().action,
+        action
+    );
     assert_eq!(store.list_tasks(None, 10).await.unwrap().len(), 1);
-    assert_eq!(store.list_audit(None, 10).await.unwrap()[0].entry.summary, "欢迎新人");
+    assert_eq!(
+        store.list_audit(None, 10).await.unwrap()[0].entry.summary,
+        "欢迎新人"
+    );
 }
 
 async fn a_commit_for_an_unknown_event_writes_nothing(store: Arc<dyn Store>) {
@@ -183,7 +208,11 @@ async fn a_commit_for_an_unknown_event_writes_nothing(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert_eq!(error, StoreError::NotFound("event #999".into()));
-    assert_eq!(store.get_action(&action.id).await.unwrap(), None, "one transaction: no action without its event");
+    assert_eq!(
+        store.get_action(&action.id).await.unwrap(),
+        None,
+        "one transaction: no action without its event"
+    );
     assert!(store.list_tasks(None, 10).await.unwrap().is_empty());
     assert!(store.list_audit(None, 10).await.unwrap().is_empty());
 }
@@ -204,20 +233,33 @@ async fn commit_is_idempotent_on_action_and_task_ids(store: Arc<dyn Store>) {
     rerun_action.explanation = "re-run".into();
     let rerun = Commit {
         event_seq: None,
-        actions: vec![rerun_action.clone(), rerun_action.clone(), send("a2", &g, "新的", t(5))],
+        actions: vec![
+            rerun_action.clone(),
+            rerun_action.clone(),
+            send("a2", &g, "新的", t(5)),
+        ],
         tasks: vec![task("t1", rerun_action, t(5))],
         audit: vec![note("decision", Some(&g), "second run", t(5))],
     };
     store.commit(&rerun).await.unwrap();
 
-    let feed = store.actions_after(&g.connector, 0, t(10), 10).await.unwrap();
+    let feed = store
+        .actions_after(&g.connector, 0, t(10), 10)
+        .await
+        .unwrap();
     assert_eq!(ids(&feed), ["a1", "a2"]);
     assert_eq!(feed[0].action, action, "the first a1 stands");
     let tasks = store.list_tasks(None, 10).await.unwrap();
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].action, action);
     let audit = store.list_audit(None, 10).await.unwrap();
-    assert_eq!(audit.iter().map(|a| a.entry.summary.as_str()).collect::<Vec<_>>(), ["second run", "first run"]);
+    assert_eq!(
+        audit
+            .iter()
+            .map(|a| a.entry.summary.as_str())
+            .collect::<Vec<_>>(),
+        ["second run", "first run"]
+    );
 }
 
 async fn outbox_moves_through_due_retry_backoff_and_failure(store: Arc<dyn Store>) {
@@ -235,42 +277,121 @@ async fn outbox_moves_through_due_retry_backoff_and_failure(store: Arc<dyn Store
         .await
         .unwrap();
 
-    assert!(store.due_actions(&g.connector, t(-1), 10).await.unwrap().is_empty(), "not due before created_at");
+    assert!(
+        store
+            .due_actions(&g.connector, t(-1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before created_at"
+    );
     let due = store.due_actions(&g.connector, t(0), 10).await.unwrap();
-    assert_eq!(ids(&due), ["a1", "a2"], "other connectors' and not_before actions stay out");
-    assert_eq!((due[0].status, due[0].attempts, due[0].next_attempt_at), (ActionStatus::Pending, 0, t(0)));
-    assert_eq!(ids(&store.due_actions(&g.connector, t(0), 1).await.unwrap()), ["a1"]);
+    assert_eq!(
+        ids(&due),
+        ["a1", "a2"],
+        "other connectors' and not_before actions stay out"
+    );
+    assert_eq!(
+        (due[0].status, due[0].attempts, due[0].next_attempt_at),
+        (ActionStatus::Pending, 0, t(0))
+    );
+    assert_eq!(
+        ids(&store.due_actions(&g.connector, t(0), 1).await.unwrap()),
+        ["a1"]
+    );
 
     // A failed attempt backs off until next_attempt_at.
     let a1 = ActionId::new("a1");
-    let retry = AttemptResult::Retry { next_attempt_at: t(60), error: "timeout".into() };
+    let retry = AttemptResult::Retry {
+        next_attempt_at: t(60),
+        error: "timeout".into(),
+    };
     let entry = store.record_attempt(&a1, &retry, t(1), None).await.unwrap();
     assert_eq!(
-        (entry.status, entry.attempts, entry.next_attempt_at, entry.last_error.as_deref(), entry.updated_at),
+        (
+            entry.status,
+            entry.attempts,
+            entry.next_attempt_at,
+            entry.last_error.as_deref(),
+            entry.updated_at
+        ),
         (ActionStatus::Pending, 1, t(60), Some("timeout"), t(1))
     );
     assert_eq!(store.get_action(&a1).await.unwrap(), Some(entry));
-    assert_eq!(ids(&store.due_actions(&g.connector, t(59), 10).await.unwrap()), ["a2"]);
-    assert_eq!(ids(&store.due_actions(&g.connector, t(60), 10).await.unwrap()), ["a1", "a2"]);
+    assert_eq!(
+        ids(&store.due_actions(&g.connector, t(59), 10).await.unwrap()),
+        ["a2"]
+    );
+    assert_eq!(
+        ids(&store.due_actions(&g.connector, t(60), 10).await.unwrap()),
+        ["a1", "a2"]
+    );
 
     // Giving up: failed, counted, never due again.
-    let failed = AttemptResult::Failed { error: "banned by platform".into() };
-    let entry = store.record_attempt(&a1, &failed, t(61), None).await.unwrap();
-    assert_eq!((entry.status, entry.attempts, entry.last_error.as_deref()), (ActionStatus::Failed, 2, Some("banned by platform")));
+    let failed = AttemptResult::Failed {
+        error: "banned by platform".into(),
+    };
+    let entry = store
+        .record_attempt(&a1, &failed, t(61), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (entry.status, entry.attempts, entry.last_error.as_deref()),
+        (ActionStatus::Failed, 2, Some("banned by platform"))
+    );
 
     // Delivered clears the error; awaiting a peer is not due either.
     let a2 = ActionId::new("a2");
     store.record_attempt(&a2, &retry, t(1), None).await.unwrap();
-    let entry = store.record_attempt(&a2, &AttemptResult::Delivered, t(62), None).await.unwrap();
-    assert_eq!((entry.status, entry.attempts, entry.last_error), (ActionStatus::Delivered, 1, None));
+    let entry = store
+        .record_attempt(&a2, &AttemptResult::Delivered, t(62), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (entry.status, entry.attempts, entry.last_error),
+        (ActionStatus::Delivered, 1, None)
+    );
 
-    assert!(store.due_actions(&g.connector, t(99), 10).await.unwrap().is_empty());
-    assert_eq!(ids(&store.due_actions(&g.connector, t(100), 10).await.unwrap()), ["a-later"]);
-    let awaiting = store.record_attempt(&ActionId::new("a-later"), &AttemptResult::AwaitingPeer, t(100), None).await.unwrap();
-    assert_eq!((awaiting.status, awaiting.attempts), (ActionStatus::AwaitingPeer, 0));
-    assert!(store.due_actions(&g.connector, t(1000), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .due_actions(&g.connector, t(99), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&store.due_actions(&g.connector, t(100), 10).await.unwrap()),
+        ["a-later"]
+    );
+    let awaiting = store
+        .record_attempt(
+            &ActionId::new("a-later"),
+            &AttemptResult::AwaitingPeer,
+            t(100),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (awaiting.status, awaiting.attempts),
+        (ActionStatus::AwaitingPeer, 0)
+    );
+    assert!(
+        store
+            .due_actions(&g.connector, t(1000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    let unknown = store.record_attempt(&ActionId::new("nope"), &AttemptResult::Delivered, t(1), None).await;
+    let unknown = store
+        .record_attempt(
+            &ActionId::new("nope"),
+            &AttemptResult::Delivered,
+            t(1),
+            None,
+        )
+        .await;
     assert_eq!(unknown, Err(StoreError::NotFound("action nope".into())));
 }
 
@@ -278,34 +399,83 @@ async fn actions_after_follows_the_cursor_in_order_and_hides_not_before(store: A
     let g = qq("100");
     let mut scheduled = send("a2", &g, "定时公告", t(0));
     scheduled.not_before = Some(t(500));
-    store.commit(&actions_only(vec![send("a1", &g, "1", t(0)), scheduled])).await.unwrap();
     store
-        .commit(&actions_only(vec![send("b1", &GroupKey::new("matrix", "!r"), "x", t(0)), send("a3", &g, "3", t(0))]))
+        .commit(&actions_only(vec![send("a1", &g, "1", t(0)), scheduled]))
+        .await
+        .unwrap();
+    store
+        .commit(&actions_only(vec![
+            send("b1", &GroupKey::new("matrix", "!r"), "x", t(0)),
+            send("a3", &g, "3", t(0)),
+        ]))
         .await
         .unwrap();
 
-    let feed = store.actions_after(&g.connector, 0, t(0), 10).await.unwrap();
-    assert_eq!(ids(&feed), ["a1", "a3"], "a2 is hidden until its not_before");
+    let feed = store
+        .actions_after(&g.connector, 0, t(0), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&feed),
+        ["a1", "a3"],
+        "a2 is hidden until its not_before"
+    );
     assert!(feed[0].seq < feed[1].seq);
-    let after_first = store.actions_after(&g.connector, feed[0].seq, t(0), 10).await.unwrap();
+    let after_first = store
+        .actions_after(&g.connector, feed[0].seq, t(0), 10)
+        .await
+        .unwrap();
     assert_eq!(ids(&after_first), ["a3"]);
-    assert!(store.actions_after(&g.connector, feed[1].seq, t(0), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .actions_after(&g.connector, feed[1].seq, t(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Whatever their status: the feed is a log, not a queue.
-    store.record_attempt(&ActionId::new("a1"), &AttemptResult::Delivered, t(1), None).await.unwrap();
-    let at_500 = store.actions_after(&g.connector, 0, t(500), 10).await.unwrap();
+    store
+        .record_attempt(&ActionId::new("a1"), &AttemptResult::Delivered, t(1), None)
+        .await
+        .unwrap();
+    let at_500 = store
+        .actions_after(&g.connector, 0, t(500), 10)
+        .await
+        .unwrap();
     assert_eq!(ids(&at_500), ["a1", "a2", "a3"]);
     assert_eq!(at_500[0].status, ActionStatus::Delivered);
-    assert_eq!(ids(&store.actions_after(&g.connector, 0, t(500), 2).await.unwrap()), ["a1", "a2"]);
-    assert_eq!(ids(&store.actions_after(&ConnectorId::new("matrix"), 0, t(0), 10).await.unwrap()), ["b1"]);
+    assert_eq!(
+        ids(&store
+            .actions_after(&g.connector, 0, t(500), 2)
+            .await
+            .unwrap()),
+        ["a1", "a2"]
+    );
+    assert_eq!(
+        ids(&store
+            .actions_after(&ConnectorId::new("matrix"), 0, t(0), 10)
+            .await
+            .unwrap()),
+        ["b1"]
+    );
 }
 
 async fn a_bridge_outcome_recorded_with_record_attempt_writes_its_audit_row(store: Arc<dyn Store>) {
     let g = qq("100");
-    store.commit(&actions_only(vec![send("a1", &g, "hi", t(0))])).await.unwrap();
+    store
+        .commit(&actions_only(vec![send("a1", &g, "hi", t(0))]))
+        .await
+        .unwrap();
     let id = ActionId::new("a1");
-    store.record_attempt(&id, &AttemptResult::AwaitingPeer, t(1), None).await.unwrap();
-    assert!(store.list_audit(None, 10).await.unwrap().is_empty(), "no audit row unless one is given");
+    store
+        .record_attempt(&id, &AttemptResult::AwaitingPeer, t(1), None)
+        .await
+        .unwrap();
+    assert!(
+        store.list_audit(None, 10).await.unwrap().is_empty(),
+        "no audit row unless one is given"
+    );
 
     let outcome = NewAuditEntry {
         time: t(2),
@@ -318,7 +488,10 @@ async fn a_bridge_outcome_recorded_with_record_attempt_writes_its_audit_row(stor
         summary: "已发送".into(),
         detail: None,
     };
-    let entry = store.record_attempt(&id, &AttemptResult::Delivered, t(2), Some(&outcome)).await.unwrap();
+    let entry = store
+        .record_attempt(&id, &AttemptResult::Delivered, t(2), Some(&outcome))
+        .await
+        .unwrap();
     assert_eq!(entry.status, ActionStatus::Delivered);
     assert_eq!(store.get_action(&id).await.unwrap(), Some(entry));
     let audit = store.list_audit(Some(&g), 10).await.unwrap();
@@ -329,27 +502,59 @@ async fn a_bridge_outcome_recorded_with_record_attempt_writes_its_audit_row(stor
 async fn changing_a_task_status_writes_an_audit_row(store: Arc<dyn Store>) {
     let g = qq("100");
     let mute = Action {
-        kind: ActionKind::Mute { member: "10001".into(), duration_secs: 600 },
+        kind: ActionKind::Mute {
+            member: "10001".into(),
+            duration_secs: 600,
+        },
         rule: "moderate".into(),
         ..send("a-mute", &g, "", t(0))
     };
-    store.commit(&Commit { tasks: vec![task("t1", mute.clone(), t(0))], ..Commit::default() }).await.unwrap();
     store
-        .commit(&Commit { tasks: vec![task("t2", send("a-other", &g, "x", t(1)), t(1))], ..Commit::default() })
+        .commit(&Commit {
+            tasks: vec![task("t1", mute.clone(), t(0))],
+            ..Commit::default()
+        })
         .await
         .unwrap();
-    let newest_first: Vec<_> = store.list_tasks(None, 10).await.unwrap().into_iter().map(|t| t.id.0).collect();
+    store
+        .commit(&Commit {
+            tasks: vec![task("t2", send("a-other", &g, "x", t(1)), t(1))],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let newest_first: Vec<_> = store
+        .list_tasks(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id.0)
+        .collect();
     assert_eq!(newest_first, ["t2", "t1"]);
 
     let id = TaskId::new("t1");
-    let done = store.set_task_status(&id, TaskStatus::Done, "operator:alice", t(10)).await.unwrap();
+    let done = store
+        .set_task_status(&id, TaskStatus::Done, "operator:alice", t(10))
+        .await
+        .unwrap();
     assert_eq!(
-        (done.status, done.updated_at, done.updated_by.as_deref(), &done.action),
+        (
+            done.status,
+            done.updated_at,
+            done.updated_by.as_deref(),
+            &done.action
+        ),
         (TaskStatus::Done, t(10), Some("operator:alice"), &mute)
     );
     let done_list = store.list_tasks(Some(TaskStatus::Done), 10).await.unwrap();
     assert_eq!(done_list, vec![done]);
-    let open: Vec<_> = store.list_tasks(Some(TaskStatus::Open), 10).await.unwrap().into_iter().map(|t| t.id.0).collect();
+    let open: Vec<_> = store
+        .list_tasks(Some(TaskStatus::Open), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id.0)
+        .collect();
     assert_eq!(open, ["t2"]);
 
     let audit = store.list_audit(Some(&g), 10).await.unwrap();
@@ -369,14 +574,23 @@ async fn changing_a_task_status_writes_an_audit_row(store: Arc<dyn Store>) {
         }
     );
 
-    let missing = store.set_task_status(&TaskId::new("nope"), TaskStatus::Done, "cli", t(11)).await;
+    let missing = store
+        .set_task_status(&TaskId::new("nope"), TaskStatus::Done, "cli", t(11))
+        .await;
     assert_eq!(missing, Err(StoreError::NotFound("task nope".into())));
-    assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 1, "a failed change writes no audit");
+    assert_eq!(
+        store.list_audit(None, 10).await.unwrap().len(),
+        1,
+        "a failed change writes no audit"
+    );
 }
 
 async fn rulebook_saves_append_versions_and_a_stale_parent_conflicts(store: Arc<dyn Store>) {
     assert_eq!(store.rulebook_head().await.unwrap(), None);
-    let v1 = store.rulebook_save(&rulebook(None, "初始", t(0))).await.unwrap();
+    let v1 = store
+        .rulebook_save(&rulebook(None, "初始", t(0)))
+        .await
+        .unwrap();
     assert_eq!(
         v1,
         RulebookVersion {
@@ -388,22 +602,43 @@ async fn rulebook_saves_append_versions_and_a_stale_parent_conflicts(store: Arc<
             time: t(0),
         }
     );
-    let v2 = store.rulebook_save(&rulebook(Some(1), "改欢迎语", t(10))).await.unwrap();
+    let v2 = store
+        .rulebook_save(&rulebook(Some(1), "改欢迎语", t(10)))
+        .await
+        .unwrap();
     assert_eq!(v2.version, 2);
 
     for stale in [None, Some(1), Some(7)] {
-        let error = store.rulebook_save(&rulebook(stale, "stale", t(20))).await.unwrap_err();
-        assert!(matches!(error, StoreError::Conflict(_)), "parent {stale:?}: {error:?}");
+        let error = store
+            .rulebook_save(&rulebook(stale, "stale", t(20)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict(_)),
+            "parent {stale:?}: {error:?}"
+        );
     }
 
     assert_eq!(store.rulebook_head().await.unwrap(), Some(v2.clone()));
-    assert_eq!(store.rulebook_versions(10).await.unwrap(), vec![v2.clone(), v1.clone()]);
+    assert_eq!(
+        store.rulebook_versions(10).await.unwrap(),
+        vec![v2.clone(), v1.clone()]
+    );
     assert_eq!(store.rulebook_versions(1).await.unwrap(), vec![v2]);
     assert_eq!(store.rulebook_version(1).await.unwrap(), Some(v1));
     assert_eq!(store.rulebook_version(3).await.unwrap(), None);
 
     let audit = store.list_audit(None, 10).await.unwrap();
-    let saves: Vec<_> = audit.iter().map(|a| (a.entry.kind.as_str(), a.entry.actor.as_str(), a.entry.summary.as_str())).collect();
+    let saves: Vec<_> = audit
+        .iter()
+        .map(|a| {
+            (
+                a.entry.kind.as_str(),
+                a.entry.actor.as_str(),
+                a.entry.summary.as_str(),
+            )
+        })
+        .collect();
     assert_eq!(
         saves,
         [
@@ -417,20 +652,45 @@ async fn rulebook_saves_append_versions_and_a_stale_parent_conflicts(store: Arc<
 async fn touch_group_creates_once_then_updates_name_and_last_seen(store: Arc<dyn Store>) {
     let g = qq("100");
     let created = store.touch_group(&g, None, t(10)).await.unwrap();
-    assert_eq!((created.name, created.first_seen, created.last_seen), (None, t(10), t(10)));
+    assert_eq!(
+        (created.name, created.first_seen, created.last_seen),
+        (None, t(10), t(10))
+    );
 
-    let named = store.touch_group(&g, Some("产品交流群"), t(20)).await.unwrap();
-    assert_eq!((named.name.as_deref(), named.first_seen, named.last_seen), (Some("产品交流群"), t(10), t(20)));
+    let named = store
+        .touch_group(&g, Some("产品交流群"), t(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        (named.name.as_deref(), named.first_seen, named.last_seen),
+        (Some("产品交流群"), t(10), t(20))
+    );
 
     // A late, nameless sighting neither forgets the name nor moves last_seen back.
     let late = store.touch_group(&g, None, t(15)).await.unwrap();
-    assert_eq!((late.name.as_deref(), late.first_seen, late.last_seen), (Some("产品交流群"), t(10), t(20)));
+    assert_eq!(
+        (late.name.as_deref(), late.first_seen, late.last_seen),
+        (Some("产品交流群"), t(10), t(20))
+    );
 
     store.touch_group(&qq("B"), None, t(0)).await.unwrap();
     store.touch_group(&qq("a"), None, t(0)).await.unwrap();
-    store.touch_group(&GroupKey::new("matrix", "!x"), None, t(0)).await.unwrap();
-    let keys: Vec<String> = store.list_groups().await.unwrap().iter().map(|g| g.key.to_string()).collect();
-    assert_eq!(keys, ["matrix/!x", "qq/100", "qq/B", "qq/a"], "ordered like GroupKey: by bytes");
+    store
+        .touch_group(&GroupKey::new("matrix", "!x"), None, t(0))
+        .await
+        .unwrap();
+    let keys: Vec<String> = store
+        .list_groups()
+        .await
+        .unwrap()
+        .iter()
+        .map(|g| g.key.to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        ["matrix/!x", "qq/100", "qq/B", "qq/a"],
+        "ordered like GroupKey: by bytes"
+    );
     assert_eq!(store.list_groups().await.unwrap()[1], late);
 }
 
@@ -444,15 +704,34 @@ async fn list_audit_filters_by_group_newest_first(store: Arc<dyn Store>) {
         note("decision", Some(&same_id_elsewhere), "matrix 1", t(3)),
         note("decision", Some(&g1), "g1 second", t(4)),
     ];
-    store.commit(&Commit { audit: entries.clone(), ..Commit::default() }).await.unwrap();
+    store
+        .commit(&Commit {
+            audit: entries.clone(),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
 
     let g1_rows = store.list_audit(Some(&g1), 10).await.unwrap();
-    assert_eq!(g1_rows.iter().map(|a| a.entry.clone()).collect::<Vec<_>>(), vec![entries[4].clone(), entries[0].clone()]);
+    assert_eq!(
+        g1_rows.iter().map(|a| a.entry.clone()).collect::<Vec<_>>(),
+        vec![entries[4].clone(), entries[0].clone()]
+    );
     assert!(g1_rows[0].id > g1_rows[1].id);
-    assert_eq!(store.list_audit(Some(&g1), 1).await.unwrap()[0].entry.summary, "g1 second");
+    assert_eq!(
+        store.list_audit(Some(&g1), 1).await.unwrap()[0]
+            .entry
+            .summary,
+        "g1 second"
+    );
 
     let all = store.list_audit(None, 10).await.unwrap();
-    assert_eq!(all.iter().map(|a| a.entry.summary.as_str()).collect::<Vec<_>>(), ["g1 second", "matrix 1", "global", "g2", "g1 first"]);
+    assert_eq!(
+        all.iter()
+            .map(|a| a.entry.summary.as_str())
+            .collect::<Vec<_>>(),
+        ["g1 second", "matrix 1", "global", "g2", "g1 first"]
+    );
     assert_eq!(all.len(), 5);
 }
 
@@ -462,17 +741,30 @@ async fn chat_text_with_a_nul_character_round_trips(store: Arc<dyn Store>) {
     let event = message("e-nul", &g, "before\u{0}after \u{1F600} 中文", t(0));
     let seq = accept_new(&store, &event).await;
     assert_eq!(store.pending_events(10).await.unwrap(), vec![(seq, event)]);
-    store.commit(&actions_only(vec![send("a-nul", &g, "x\u{0}y", t(0))])).await.unwrap();
-    let stored = store.get_action(&ActionId::new("a-nul")).await.unwrap().unwrap();
+    store
+        .commit(&actions_only(vec![send("a-nul", &g, "x\u{0}y", t(0))]))
+        .await
+        .unwrap();
+    let stored = store
+        .get_action(&ActionId::new("a-nul"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.action, send("a-nul", &g, "x\u{0}y", t(0)));
 }
 
-async fn concurrent_rulebook_saves_with_the_same_parent_yield_exactly_one_success(store: Arc<dyn Store>) {
+async fn concurrent_rulebook_saves_with_the_same_parent_yield_exactly_one_success(
+    store: Arc<dyn Store>,
+) {
     for parent in [None, Some(1)] {
         let attempts: Vec<_> = (0..8)
             .map(|i| {
                 let store = store.clone();
-                tokio::spawn(async move { store.rulebook_save(&rulebook(parent, &format!("writer {i}"), t(i))).await })
+                tokio::spawn(async move {
+                    store
+                        .rulebook_save(&rulebook(parent, &format!("writer {i}"), t(i)))
+                        .await
+                })
             })
             .collect();
         let mut wins = Vec::new();
@@ -488,7 +780,13 @@ async fn concurrent_rulebook_saves_with_the_same_parent_yield_exactly_one_succes
     }
     assert_eq!(store.rulebook_versions(10).await.unwrap().len(), 2);
     let saves = store.list_audit(None, 100).await.unwrap();
-    assert_eq!(saves.iter().filter(|a| a.entry.kind == "rulebook.save").count(), 2);
+    assert_eq!(
+        saves
+            .iter()
+            .filter(|a| a.entry.kind == "rulebook.save")
+            .count(),
+        2
+    );
 }
 
 async fn a_cursor_following_concurrent_commits_misses_no_action(store: Arc<dyn Store>) {
@@ -516,7 +814,10 @@ async fn a_cursor_following_concurrent_commits_misses_no_action(store: Arc<dyn S
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while seen.len() < WRITERS * PER_WRITER && tokio::time::Instant::now() < deadline {
         let all_written = writers.iter().all(|w| w.is_finished());
-        let page = store.actions_after(&connector, cursor, t(0), 50).await.unwrap();
+        let page = store
+            .actions_after(&connector, cursor, t(0), 50)
+            .await
+            .unwrap();
         for entry in &page {
             assert!(entry.seq > cursor);
             cursor = entry.seq;
@@ -532,7 +833,11 @@ async fn a_cursor_following_concurrent_commits_misses_no_action(store: Arc<dyn S
     for writer in writers {
         writer.await.unwrap();
     }
-    assert_eq!(seen.len(), WRITERS * PER_WRITER, "the cursor skipped actions that committed late");
+    assert_eq!(
+        seen.len(),
+        WRITERS * PER_WRITER,
+        "the cursor skipped actions that committed late"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -545,13 +850,28 @@ async fn an_uncommitted_event_survives_reopening_the_store(backend: Reopenable) 
     let e2 = message("e2", &g, "crash before commit", t(1));
     let s1 = accept_new(&store, &e1).await;
     let s2 = accept_new(&store, &e2).await;
-    store.commit(&Commit { event_seq: Some(s1), ..Commit::default() }).await.unwrap();
+    store
+        .commit(&Commit {
+            event_seq: Some(s1),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
     store.close().await;
 
     let store = backend.open().await;
-    assert_eq!(store.pending_events(10).await.unwrap(), vec![(s2, e2.clone())]);
-    assert_eq!(store.accept_event(&e2).await.unwrap(), Accepted::Duplicate { seq: s2 });
-    assert_eq!(store.accept_event(&e1).await.unwrap(), Accepted::Duplicate { seq: s1 });
+    assert_eq!(
+        store.pending_events(10).await.unwrap(),
+        vec![(s2, e2.clone())]
+    );
+    assert_eq!(
+        store.accept_event(&e2).await.unwrap(),
+        Accepted::Duplicate { seq: s2 }
+    );
+    assert_eq!(
+        store.accept_event(&e1).await.unwrap(),
+        Accepted::Duplicate { seq: s1 }
+    );
     store.close().await;
 }
 
@@ -569,9 +889,18 @@ async fn data_survives_close_and_reopen(backend: Reopenable) {
         })
         .await
         .unwrap();
-    let retry = AttemptResult::Retry { next_attempt_at: t(30), error: "busy".into() };
-    let entry = store.record_attempt(&action.id, &retry, t(1), None).await.unwrap();
-    let v1 = store.rulebook_save(&rulebook(None, "v1", t(2))).await.unwrap();
+    let retry = AttemptResult::Retry {
+        next_attempt_at: t(30),
+        error: "busy".into(),
+    };
+    let entry = store
+        .record_attempt(&action.id, &retry, t(1), None)
+        .await
+        .unwrap();
+    let v1 = store
+        .rulebook_save(&rulebook(None, "v1", t(2)))
+        .await
+        .unwrap();
     let tasks = store.list_tasks(None, 10).await.unwrap();
     let audit = store.list_audit(None, 10).await.unwrap();
     store.close().await;
@@ -583,7 +912,14 @@ async fn data_survives_close_and_reopen(backend: Reopenable) {
     assert_eq!(store.list_audit(None, 10).await.unwrap(), audit);
     assert_eq!(store.rulebook_head().await.unwrap(), Some(v1));
     // And it keeps counting where it left off.
-    assert_eq!(store.rulebook_save(&rulebook(Some(1), "v2", t(3))).await.unwrap().version, 2);
+    assert_eq!(
+        store
+            .rulebook_save(&rulebook(Some(1), "v2", t(3)))
+            .await
+            .unwrap()
+            .version,
+        2
+    );
     store.close().await;
 }
 
@@ -653,18 +989,38 @@ impl TestDatabase {
             return None;
         };
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let name = format!("qz_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "qz_test_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         let mut admin = sqlx::PgConnection::connect(&server_url).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         admin.close().await.unwrap();
         let url = with_database(&server_url, &name);
-        Some(Self { server_url, name, url })
+        Some(Self {
+            server_url,
+            name,
+            url,
+        })
     }
 
     async fn drop_database(self) {
         let mut admin = sqlx::PgConnection::connect(&self.server_url).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
         admin.close().await.unwrap();
     }
 
@@ -682,8 +1038,12 @@ impl TestDatabase {
 /// `url` pointing at database `name` instead (query parameters kept).
 fn with_database(url: &str, name: &str) -> String {
     let authority_start = url.find("://").unwrap() + 3;
-    let path_start = url[authority_start..].find(['/', '?']).map_or(url.len(), |i| authority_start + i);
-    let query = url[path_start..].find('?').map_or("", |i| &url[path_start + i..]);
+    let path_start = url[authority_start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| authority_start + i);
+    let query = url[path_start..]
+        .find('?')
+        .map_or("", |i| &url[path_start + i..]);
     format!("{}/{name}{query}", &url[..path_start])
 }
 
@@ -692,7 +1052,9 @@ async fn on_postgres_with<F>(story: impl FnOnce(Reopenable) -> F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let Some(database) = TestDatabase::create().await else { return };
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
     let outcome = tokio::spawn(story(database.reopenable())).await;
     database.drop_database().await;
     if let Err(error) = outcome {
@@ -717,6 +1079,27 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     on_postgres_with(story).await;
+}
+
+#[tokio::test]
+async fn postgres_open_names_a_missing_database_and_how_to_create_it() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let url = with_database(&database.server_url, "qz_no_such_database");
+    let error = match qunzhu_store::open(&url).await {
+        Ok(_) => panic!("the database does not exist"),
+        Err(error) => error,
+    };
+    assert!(
+        matches!(error, qunzhu_store::OpenError::PostgresNoDatabase { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("createdb qz_no_such_database"),
+        "{error}"
+    );
+    database.drop_database().await;
 }
 
 macro_rules! stories {
