@@ -24,9 +24,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use chrono::{DateTime, Duration, Utc};
 use qunzhu_core::{
-    Action, ActionKind, BoxFuture, Capabilities, Clock, Connector, ConnectorId, Delivery, DeliveryError, Event,
-    EventKind, GroupId, Member, MemberId, Message, MessageId, Origin, PlatformEventId, Segment, StaffTask,
-    SystemClock,
+    Action, ActionKind, BoxFuture, Capabilities, Clock, Connector, ConnectorId, Delivery,
+    DeliveryError, Event, EventKind, GroupId, Member, MemberId, Message, MessageId, Origin,
+    PlatformEventId, Segment, StaffTask, SystemClock,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -64,7 +64,10 @@ pub enum SandboxError {
     #[error("no sandbox group `{0}`")]
     UnknownGroup(GroupId),
     #[error("`{field}`: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} is muted until {1}")]
     Muted(String, DateTime<Utc>),
     #[error("{0} is not in the group; let them join first")]
@@ -92,7 +95,10 @@ impl SandboxError {
     }
 
     fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { field, message: message.into() }
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -211,7 +217,12 @@ struct GroupState {
 
 impl GroupState {
     fn new(info: SandboxGroup) -> Self {
-        Self { info, transcript: VecDeque::new(), next_seq: 1, members: BTreeMap::new() }
+        Self {
+            info,
+            transcript: VecDeque::new(),
+            next_seq: 1,
+            members: BTreeMap::new(),
+        }
     }
 }
 
@@ -250,7 +261,11 @@ impl SandboxConnector {
     /// An empty sandbox reading time from `clock`, with its default group.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         let now = clock.now();
-        let instance = format!("{:x}", now.timestamp_nanos_opt().unwrap_or_else(|| now.timestamp_micros()));
+        let instance = format!(
+            "{:x}",
+            now.timestamp_nanos_opt()
+                .unwrap_or_else(|| now.timestamp_micros())
+        );
         let capabilities = Capabilities {
             max_message_chars: Some(MAX_MESSAGE_CHARS as u32),
             // Generous, but enough to show throttling when a rule misbehaves.
@@ -273,7 +288,12 @@ impl SandboxConnector {
         };
         sandbox.state().groups.insert(
             GroupId::new(DEFAULT_GROUP_ID),
-            GroupState::new(SandboxGroup { id: GroupId::new(DEFAULT_GROUP_ID), name: "测试群".into(), created_at: now, announcement: None }),
+            GroupState::new(SandboxGroup {
+                id: GroupId::new(DEFAULT_GROUP_ID),
+                name: "测试群".into(),
+                created_at: now,
+                announcement: None,
+            }),
         );
         sandbox
     }
@@ -284,7 +304,9 @@ impl SandboxConnector {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn next_id(&self, prefix: &str) -> String {
@@ -308,7 +330,12 @@ impl SandboxConnector {
         if self.sink.set(sink).is_err() {
             return false;
         }
-        let queued = std::mem::take(&mut *self.queued_followups.lock().unwrap_or_else(|p| p.into_inner()));
+        let queued = std::mem::take(
+            &mut *self
+                .queued_followups
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         if let Some(sink) = self.sink.get() {
             for event in queued {
                 sink(event);
@@ -321,7 +348,10 @@ impl SandboxConnector {
         match self.sink.get() {
             Some(sink) => sink(event),
             None => {
-                let mut queue = self.queued_followups.lock().unwrap_or_else(|p| p.into_inner());
+                let mut queue = self
+                    .queued_followups
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 if queue.len() < MAX_QUEUED_FOLLOWUPS {
                     queue.push(event);
                 }
@@ -331,7 +361,12 @@ impl SandboxConnector {
 
     /// Takes follow-up events produced while no sink was set (for tests and tools).
     pub fn take_queued_followups(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.queued_followups.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *self
+                .queued_followups
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
     }
 
     // ----- groups -------------------------------------------------------------------------
@@ -353,7 +388,12 @@ impl SandboxConnector {
                 break id;
             }
         };
-        let info = SandboxGroup { id: id.clone(), name, created_at: self.clock.now(), announcement: None };
+        let info = SandboxGroup {
+            id: id.clone(),
+            name,
+            created_at: self.clock.now(),
+            announcement: None,
+        };
         state.groups.insert(id, GroupState::new(info.clone()));
         Ok(info)
     }
@@ -366,19 +406,32 @@ impl SandboxConnector {
             return;
         }
         let name = clean_name("name", name).unwrap_or_else(|_| id.to_string());
-        let info = SandboxGroup { id: id.clone(), name, created_at: self.clock.now(), announcement: None };
+        let info = SandboxGroup {
+            id: id.clone(),
+            name,
+            created_at: self.clock.now(),
+            announcement: None,
+        };
         state.groups.insert(id.clone(), GroupState::new(info));
     }
 
     /// All groups, by id.
     pub fn groups(&self) -> Vec<SandboxGroup> {
-        self.state().groups.values().map(|g| g.info.clone()).collect()
+        self.state()
+            .groups
+            .values()
+            .map(|g| g.info.clone())
+            .collect()
     }
 
     /// # Errors
     /// [`SandboxError::UnknownGroup`].
     pub fn group(&self, id: &GroupId) -> Result<SandboxGroup, SandboxError> {
-        self.state().groups.get(id).map(|g| g.info.clone()).ok_or_else(|| SandboxError::UnknownGroup(id.clone()))
+        self.state()
+            .groups
+            .get(id)
+            .map(|g| g.info.clone())
+            .ok_or_else(|| SandboxError::UnknownGroup(id.clone()))
     }
 
     /// The group's transcript entries with `seq > after`, oldest first.
@@ -387,8 +440,16 @@ impl SandboxConnector {
     /// [`SandboxError::UnknownGroup`].
     pub fn transcript(&self, id: &GroupId, after: u64) -> Result<Vec<Entry>, SandboxError> {
         let state = self.state();
-        let group = state.groups.get(id).ok_or_else(|| SandboxError::UnknownGroup(id.clone()))?;
-        Ok(group.transcript.iter().filter(|e| e.seq > after).cloned().collect())
+        let group = state
+            .groups
+            .get(id)
+            .ok_or_else(|| SandboxError::UnknownGroup(id.clone()))?;
+        Ok(group
+            .transcript
+            .iter()
+            .filter(|e| e.seq > after)
+            .cloned()
+            .collect())
     }
 
     /// Members the group has seen, by id.
@@ -397,7 +458,10 @@ impl SandboxConnector {
     /// [`SandboxError::UnknownGroup`].
     pub fn members(&self, id: &GroupId) -> Result<Vec<MemberState>, SandboxError> {
         let state = self.state();
-        let group = state.groups.get(id).ok_or_else(|| SandboxError::UnknownGroup(id.clone()))?;
+        let group = state
+            .groups
+            .get(id)
+            .ok_or_else(|| SandboxError::UnknownGroup(id.clone()))?;
         Ok(group.members.values().cloned().collect())
     }
 
@@ -407,12 +471,20 @@ impl SandboxConnector {
     /// [`SandboxError::UnknownGroup`].
     pub fn record_task(&self, task: &StaffTask) -> Result<Entry, SandboxError> {
         let mut state = self.state();
-        let group = state.groups.get_mut(&task.group.group).ok_or_else(|| SandboxError::UnknownGroup(task.group.group.clone()))?;
+        let group = state
+            .groups
+            .get_mut(&task.group.group)
+            .ok_or_else(|| SandboxError::UnknownGroup(task.group.group.clone()))?;
         Ok(self.append(group, EntryBody::StaffTask { task: task.clone() }))
     }
 
     fn append(&self, group: &mut GroupState, body: EntryBody) -> Entry {
-        let entry = Entry { group: group.info.id.clone(), seq: group.next_seq, time: self.clock.now(), body };
+        let entry = Entry {
+            group: group.info.id.clone(),
+            seq: group.next_seq,
+            time: self.clock.now(),
+            body,
+        };
         group.next_seq += 1;
         if group.transcript.len() >= TRANSCRIPT_CAPACITY {
             group.transcript.pop_front();
@@ -433,13 +505,28 @@ impl SandboxConnector {
         let member = clean_member(member)?;
         self.act(group, &member, |this, g| {
             match g.members.get(&member.id).map(|m| m.status) {
-                Some(MemberStatus::Joined) => return Err(SandboxError::AlreadyMember(member.display_name().to_owned())),
-                Some(MemberStatus::Banned) => return Err(SandboxError::Banned(member.display_name().to_owned())),
+                Some(MemberStatus::Joined) => {
+                    return Err(SandboxError::AlreadyMember(
+                        member.display_name().to_owned(),
+                    ));
+                }
+                Some(MemberStatus::Banned) => {
+                    return Err(SandboxError::Banned(member.display_name().to_owned()));
+                }
                 _ => {}
             }
             set_status(g, &member, MemberStatus::Joined);
-            this.append(g, EntryBody::MemberJoined { member: member.clone() });
-            Ok(EventKind::MemberJoined { member: member.clone(), inviter: None, invite_code: None })
+            this.append(
+                g,
+                EntryBody::MemberJoined {
+                    member: member.clone(),
+                },
+            );
+            Ok(EventKind::MemberJoined {
+                member: member.clone(),
+                inviter: None,
+                invite_code: None,
+            })
         })
     }
 
@@ -464,13 +551,21 @@ impl SandboxConnector {
     ///
     /// # Errors
     /// Unknown group, bad member or text, not in the group, or muted.
-    pub fn post_text(&self, group: &GroupId, member: Member, text: &str) -> Result<Event, SandboxError> {
+    pub fn post_text(
+        &self,
+        group: &GroupId,
+        member: Member,
+        text: &str,
+    ) -> Result<Event, SandboxError> {
         let member = clean_member(member)?;
         if text.trim().is_empty() {
             return Err(SandboxError::invalid("text", "the message is empty"));
         }
         if text.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(SandboxError::invalid("text", format!("longer than {MAX_MESSAGE_CHARS} characters")));
+            return Err(SandboxError::invalid(
+                "text",
+                format!("longer than {MAX_MESSAGE_CHARS} characters"),
+            ));
         }
         let now = self.clock.now();
         self.act(group, &member, |this, g| {
@@ -478,8 +573,14 @@ impl SandboxConnector {
                 Some(state) if state.status != MemberStatus::Joined => {
                     return Err(SandboxError::NotInGroup(member.display_name().to_owned()));
                 }
-                Some(MemberState { muted_until: Some(until), .. }) if *until > now => {
-                    return Err(SandboxError::Muted(member.display_name().to_owned(), *until));
+                Some(MemberState {
+                    muted_until: Some(until),
+                    ..
+                }) if *until > now => {
+                    return Err(SandboxError::Muted(
+                        member.display_name().to_owned(),
+                        *until,
+                    ));
                 }
                 _ => {}
             }
@@ -487,9 +588,17 @@ impl SandboxConnector {
             let message = Message::text(this.next_id("m"), text);
             this.append(
                 g,
-                EntryBody::Message { author: member.clone(), message_id: message.id.clone(), segments: message.segments.clone(), deleted: false },
+                EntryBody::Message {
+                    author: member.clone(),
+                    message_id: message.id.clone(),
+                    segments: message.segments.clone(),
+                    deleted: false,
+                },
             );
-            Ok(EventKind::MessagePosted { author: member.clone(), message })
+            Ok(EventKind::MessagePosted {
+                author: member.clone(),
+                message,
+            })
         })
     }
 
@@ -497,22 +606,53 @@ impl SandboxConnector {
     ///
     /// # Errors
     /// Unknown group, bad member or comment, already in the group, or banned.
-    pub fn request_join(&self, group: &GroupId, member: Member, comment: Option<&str>) -> Result<Event, SandboxError> {
+    pub fn request_join(
+        &self,
+        group: &GroupId,
+        member: Member,
+        comment: Option<&str>,
+    ) -> Result<Event, SandboxError> {
         let member = clean_member(member)?;
-        let comment = comment.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
-        if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
-            return Err(SandboxError::invalid("comment", format!("longer than {MAX_COMMENT_CHARS} characters")));
+        let comment = comment
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
+        {
+            return Err(SandboxError::invalid(
+                "comment",
+                format!("longer than {MAX_COMMENT_CHARS} characters"),
+            ));
         }
         self.act(group, &member, |this, g| {
             match g.members.get(&member.id).map(|m| m.status) {
-                Some(MemberStatus::Joined) => return Err(SandboxError::AlreadyMember(member.display_name().to_owned())),
-                Some(MemberStatus::Banned) => return Err(SandboxError::Banned(member.display_name().to_owned())),
+                Some(MemberStatus::Joined) => {
+                    return Err(SandboxError::AlreadyMember(
+                        member.display_name().to_owned(),
+                    ));
+                }
+                Some(MemberStatus::Banned) => {
+                    return Err(SandboxError::Banned(member.display_name().to_owned()));
+                }
                 _ => {}
             }
             set_status(g, &member, MemberStatus::Requested);
             let request_id = this.next_id("r");
-            this.append(g, EntryBody::JoinRequested { member: member.clone(), request_id: request_id.clone(), comment: comment.clone() });
-            Ok(EventKind::JoinRequested { member: member.clone(), request_id, comment: comment.clone() })
+            this.append(
+                g,
+                EntryBody::JoinRequested {
+                    member: member.clone(),
+                    request_id: request_id.clone(),
+                    comment: comment.clone(),
+                },
+            );
+            Ok(EventKind::JoinRequested {
+                member: member.clone(),
+                request_id,
+                comment: comment.clone(),
+            })
         })
     }
 
@@ -524,18 +664,36 @@ impl SandboxConnector {
         f: impl FnOnce(&Self, &mut GroupState) -> Result<EventKind, SandboxError>,
     ) -> Result<Event, SandboxError> {
         let mut state = self.state();
-        let g = state.groups.get_mut(group).ok_or_else(|| SandboxError::UnknownGroup(group.clone()))?;
+        let g = state
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| SandboxError::UnknownGroup(group.clone()))?;
         if !g.members.contains_key(&member.id) && g.members.len() >= MAX_MEMBERS_PER_GROUP {
             return Err(SandboxError::Full("members"));
         }
         let kind = f(self, g)?;
         let group_name = g.info.name.clone();
-        Ok(self.event(group, group_name, PlatformEventId::new(self.next_id("e")), kind))
+        Ok(self.event(
+            group,
+            group_name,
+            PlatformEventId::new(self.next_id("e")),
+            kind,
+        ))
     }
 
-    fn event(&self, group: &GroupId, group_name: String, event_id: PlatformEventId, kind: EventKind) -> Event {
+    fn event(
+        &self,
+        group: &GroupId,
+        group_name: String,
+        event_id: PlatformEventId,
+        kind: EventKind,
+    ) -> Event {
         Event {
-            origin: Origin { connector: self.id.clone(), group: group.clone(), event_id },
+            origin: Origin {
+                connector: self.id.clone(),
+                group: group.clone(),
+                event_id,
+            },
             group_name: Some(group_name),
             time: self.clock.now(),
             kind,
@@ -557,10 +715,18 @@ impl SandboxConnector {
         }
         // An action for a group this run never saw (decided before a restart) revives it.
         let g = state.groups.entry(group_id.clone()).or_insert_with(|| {
-            GroupState::new(SandboxGroup { id: group_id.clone(), name: group_id.to_string(), created_at: self.clock.now(), announcement: None })
+            GroupState::new(SandboxGroup {
+                id: group_id.clone(),
+                name: group_id.to_string(),
+                created_at: self.clock.now(),
+                announcement: None,
+            })
         });
         // The outbox may hand over an action again after a crash; apply it once.
-        if g.transcript.iter().any(|e| matches!(&e.body, EntryBody::Bot { action: a, .. } if a.id == action.id)) {
+        if g.transcript
+            .iter()
+            .any(|e| matches!(&e.body, EntryBody::Bot { action: a, .. } if a.id == action.id))
+        {
             return Vec::new();
         }
         let mut followups = Vec::new();
@@ -568,38 +734,67 @@ impl SandboxConnector {
         let followup_id = |suffix: &str| PlatformEventId::new(format!("{}.{suffix}", action.id));
         let mut message_id = None;
         match &action.kind {
-            ActionKind::Send { .. } | ActionKind::Reply { .. } => message_id = Some(MessageId::new(self.next_id("b"))),
+            ActionKind::Send { .. } | ActionKind::Reply { .. } => {
+                message_id = Some(MessageId::new(self.next_id("b")))
+            }
             ActionKind::Delete { message_id: target } => {
-                if let Some(entry) = g.transcript.iter_mut().find(|e| e.body.message_id() == Some(target)) {
+                if let Some(entry) = g
+                    .transcript
+                    .iter_mut()
+                    .find(|e| e.body.message_id() == Some(target))
+                {
                     entry.body.mark_deleted();
                 }
             }
-            ActionKind::Mute { member, duration_secs } => {
+            ActionKind::Mute {
+                member,
+                duration_secs,
+            } => {
                 let until = i64::try_from(*duration_secs)
                     .ok()
                     .and_then(Duration::try_seconds)
                     .and_then(|d| self.clock.now().checked_add_signed(d))
                     .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                let state = g.members.entry(member.clone()).or_insert_with(|| unknown_member(member));
-                state.muted_until = if *duration_secs == 0 { None } else { Some(until) };
+                let state = g
+                    .members
+                    .entry(member.clone())
+                    .or_insert_with(|| unknown_member(member));
+                state.muted_until = if *duration_secs == 0 {
+                    None
+                } else {
+                    Some(until)
+                };
             }
             ActionKind::Kick { member } | ActionKind::Ban { member } => {
                 let banned = matches!(action.kind, ActionKind::Ban { .. });
-                let state = g.members.entry(member.clone()).or_insert_with(|| unknown_member(member));
+                let state = g
+                    .members
+                    .entry(member.clone())
+                    .or_insert_with(|| unknown_member(member));
                 let was_in = state.status == MemberStatus::Joined;
-                state.status = if banned { MemberStatus::Banned } else { MemberStatus::Out };
+                state.status = if banned {
+                    MemberStatus::Banned
+                } else {
+                    MemberStatus::Out
+                };
                 let gone = state.member.clone();
                 if was_in {
                     followups.push(self.event(
                         &group_id,
                         group_name.clone(),
                         followup_id("left"),
-                        EventKind::MemberLeft { member: gone, removed_by: Some(self.bot()) },
+                        EventKind::MemberLeft {
+                            member: gone,
+                            removed_by: Some(self.bot()),
+                        },
                     ));
                 }
             }
             ActionKind::ApproveJoin { member, .. } => {
-                let state = g.members.entry(member.clone()).or_insert_with(|| unknown_member(member));
+                let state = g
+                    .members
+                    .entry(member.clone())
+                    .or_insert_with(|| unknown_member(member));
                 if state.status != MemberStatus::Joined && state.status != MemberStatus::Banned {
                     state.status = MemberStatus::Joined;
                     let joined = state.member.clone();
@@ -607,12 +802,19 @@ impl SandboxConnector {
                         &group_id,
                         group_name.clone(),
                         followup_id("joined"),
-                        EventKind::MemberJoined { member: joined, inviter: None, invite_code: None },
+                        EventKind::MemberJoined {
+                            member: joined,
+                            inviter: None,
+                            invite_code: None,
+                        },
                     ));
                 }
             }
             ActionKind::RejectJoin { member, .. } => {
-                let state = g.members.entry(member.clone()).or_insert_with(|| unknown_member(member));
+                let state = g
+                    .members
+                    .entry(member.clone())
+                    .or_insert_with(|| unknown_member(member));
                 if state.status == MemberStatus::Requested {
                     state.status = MemberStatus::Out;
                 }
@@ -620,15 +822,33 @@ impl SandboxConnector {
             ActionKind::SetAnnouncement { text } => g.info.announcement = Some(text.clone()),
             ActionKind::DirectMessage { .. } | ActionKind::NotifyStaff { .. } => {}
         }
-        self.append(g, EntryBody::Bot { action: action.clone(), message_id, deleted: false });
+        self.append(
+            g,
+            EntryBody::Bot {
+                action: action.clone(),
+                message_id,
+                deleted: false,
+            },
+        );
         for event in &followups {
             // The platform shows what the action caused, as it would on QQ.
             match &event.kind {
                 EventKind::MemberJoined { member, .. } => {
-                    self.append(g, EntryBody::MemberJoined { member: member.clone() });
+                    self.append(
+                        g,
+                        EntryBody::MemberJoined {
+                            member: member.clone(),
+                        },
+                    );
                 }
                 EventKind::MemberLeft { member, .. } => {
-                    self.append(g, EntryBody::MemberLeft { member: member.clone(), removed: true });
+                    self.append(
+                        g,
+                        EntryBody::MemberLeft {
+                            member: member.clone(),
+                            removed: true,
+                        },
+                    );
                 }
                 _ => {}
             }
@@ -656,14 +876,29 @@ impl Connector for SandboxConnector {
 }
 
 fn set_status(group: &mut GroupState, member: &Member, status: MemberStatus) {
-    let state = group.members.entry(member.id.clone()).or_insert_with(|| MemberState { member: member.clone(), status, muted_until: None });
+    let state = group
+        .members
+        .entry(member.id.clone())
+        .or_insert_with(|| MemberState {
+            member: member.clone(),
+            status,
+            muted_until: None,
+        });
     // Names change on real platforms too; keep the latest.
     state.member = member.clone();
     state.status = status;
 }
 
 fn unknown_member(id: &MemberId) -> MemberState {
-    MemberState { member: Member { id: id.clone(), name: None, role: Default::default() }, status: MemberStatus::Joined, muted_until: None }
+    MemberState {
+        member: Member {
+            id: id.clone(),
+            name: None,
+            role: Default::default(),
+        },
+        status: MemberStatus::Joined,
+        muted_until: None,
+    }
 }
 
 fn clean_name(field: &'static str, name: &str) -> Result<String, SandboxError> {
@@ -672,7 +907,10 @@ fn clean_name(field: &'static str, name: &str) -> Result<String, SandboxError> {
         return Err(SandboxError::invalid(field, "the name is empty"));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(SandboxError::invalid(field, format!("longer than {MAX_NAME_CHARS} characters")));
+        return Err(SandboxError::invalid(
+            field,
+            format!("longer than {MAX_NAME_CHARS} characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err(SandboxError::invalid(field, "contains control characters"));
@@ -683,10 +921,19 @@ fn clean_name(field: &'static str, name: &str) -> Result<String, SandboxError> {
 fn clean_member(mut member: Member) -> Result<Member, SandboxError> {
     let id = member.id.as_str();
     if id.is_empty() || id.chars().count() > MAX_MEMBER_ID_CHARS {
-        return Err(SandboxError::invalid("member.id", format!("must be 1 to {MAX_MEMBER_ID_CHARS} characters")));
+        return Err(SandboxError::invalid(
+            "member.id",
+            format!("must be 1 to {MAX_MEMBER_ID_CHARS} characters"),
+        ));
     }
-    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(SandboxError::invalid("member.id", "use letters, digits, `-` and `_` only"));
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(SandboxError::invalid(
+            "member.id",
+            "use letters, digits, `-` and `_` only",
+        ));
     }
     let name = clean_name("member.name", member.name.as_deref().unwrap_or_default())?;
     member.name = Some(name);
@@ -701,7 +948,9 @@ mod tests {
     use super::*;
 
     fn sandbox() -> (Arc<ManualClock>, SandboxConnector) {
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap(),
+        ));
         let sandbox = SandboxConnector::with_clock(clock.clone());
         (clock, sandbox)
     }
@@ -744,21 +993,46 @@ mod tests {
         let (_, sandbox) = sandbox();
         let group = sandbox.create_group("粉丝1群").unwrap();
         let joined = sandbox.join(&group.id, Member::new("u1", "小王")).unwrap();
-        let posted = sandbox.post_text(&group.id, Member::new("u1", "小王"), "大家好").unwrap();
-        let asked = sandbox.request_join(&group.id, Member::new("u2", "小李"), Some("朋友推荐")).unwrap();
+        let posted = sandbox
+            .post_text(&group.id, Member::new("u1", "小王"), "大家好")
+            .unwrap();
+        let asked = sandbox
+            .request_join(&group.id, Member::new("u2", "小李"), Some("朋友推荐"))
+            .unwrap();
         let left = sandbox.leave(&group.id, Member::new("u1", "小王")).unwrap();
 
-        let ids: std::collections::HashSet<_> = [&joined, &posted, &asked, &left].iter().map(|e| e.origin.event_id.clone()).collect();
+        let ids: std::collections::HashSet<_> = [&joined, &posted, &asked, &left]
+            .iter()
+            .map(|e| e.origin.event_id.clone())
+            .collect();
         assert_eq!(ids.len(), 4, "event ids are unique");
         assert_eq!(joined.origin.connector.as_str(), "sandbox");
         assert_eq!(joined.group_name.as_deref(), Some("粉丝1群"));
-        assert!(matches!(&posted.kind, EventKind::MessagePosted { message, .. } if message.plain_text() == "大家好"));
-        assert!(matches!(&asked.kind, EventKind::JoinRequested { comment: Some(c), .. } if c == "朋友推荐"));
+        assert!(
+            matches!(&posted.kind, EventKind::MessagePosted { message, .. } if message.plain_text() == "大家好")
+        );
+        assert!(
+            matches!(&asked.kind, EventKind::JoinRequested { comment: Some(c), .. } if c == "朋友推荐")
+        );
 
         let transcript = sandbox.transcript(&group.id, 0).unwrap();
-        let kinds: Vec<_> = transcript.iter().map(|e| serde_json::to_value(e).unwrap()["type"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(kinds, ["member_joined", "message", "join_requested", "member_left"]);
-        assert_eq!(transcript.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        let kinds: Vec<_> = transcript
+            .iter()
+            .map(|e| {
+                serde_json::to_value(e).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["member_joined", "message", "join_requested", "member_left"]
+        );
+        assert_eq!(
+            transcript.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
         assert_eq!(sandbox.transcript(&group.id, 3).unwrap().len(), 1);
     }
 
@@ -766,30 +1040,82 @@ mod tests {
     fn the_sandbox_refuses_what_a_platform_would_refuse() {
         let (_, sandbox) = sandbox();
         let g = demo();
-        assert_eq!(sandbox.join(&GroupId::new("nope"), Member::new("u1", "A")).unwrap_err().code(), "unknown_group");
-        assert_eq!(sandbox.join(&g, Member::new("u 1", "A")).unwrap_err().code(), "invalid_input");
-        assert_eq!(sandbox.join(&g, Member::new("u1", " ")).unwrap_err().code(), "invalid_input");
-        assert_eq!(sandbox.post_text(&g, Member::new("u1", "A"), "  ").unwrap_err().code(), "invalid_input");
-        assert_eq!(sandbox.create_group("").unwrap_err().code(), "invalid_input");
+        assert_eq!(
+            sandbox
+                .join(&GroupId::new("nope"), Member::new("u1", "A"))
+                .unwrap_err()
+                .code(),
+            "unknown_group"
+        );
+        assert_eq!(
+            sandbox
+                .join(&g, Member::new("u 1", "A"))
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            sandbox.join(&g, Member::new("u1", " ")).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            sandbox
+                .post_text(&g, Member::new("u1", "A"), "  ")
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            sandbox.create_group("").unwrap_err().code(),
+            "invalid_input"
+        );
         sandbox.join(&g, Member::new("u1", "A")).unwrap();
-        assert_eq!(sandbox.join(&g, Member::new("u1", "A")).unwrap_err().code(), "already_member");
+        assert_eq!(
+            sandbox.join(&g, Member::new("u1", "A")).unwrap_err().code(),
+            "already_member"
+        );
         sandbox.leave(&g, Member::new("u1", "A")).unwrap();
-        assert_eq!(sandbox.post_text(&g, Member::new("u1", "A"), "hi").unwrap_err().code(), "not_in_group");
+        assert_eq!(
+            sandbox
+                .post_text(&g, Member::new("u1", "A"), "hi")
+                .unwrap_err()
+                .code(),
+            "not_in_group"
+        );
         // Someone never seen before was there before the bot: they may post right away.
-        sandbox.post_text(&g, Member::new("old", "老成员"), "hi").unwrap();
+        sandbox
+            .post_text(&g, Member::new("old", "老成员"), "hi")
+            .unwrap();
     }
 
     #[tokio::test]
     async fn delivered_sends_show_as_bot_messages_with_their_explanation() {
         let (_, sandbox) = sandbox();
-        let mention = Segment::Mention { member: "u1".into(), name: Some("小王".into()) };
-        let send = action("e1.0", ActionKind::Send { segments: vec![Segment::text("欢迎 "), mention.clone()] });
+        let mention = Segment::Mention {
+            member: "u1".into(),
+            name: Some("小王".into()),
+        };
+        let send = action(
+            "e1.0",
+            ActionKind::Send {
+                segments: vec![Segment::text("欢迎 "), mention.clone()],
+            },
+        );
         deliver(&sandbox, &send).await;
         let transcript = sandbox.transcript(&demo(), 0).unwrap();
         assert_eq!(transcript.len(), 1);
-        let EntryBody::Bot { action, message_id, deleted } = &transcript[0].body else { panic!("{transcript:?}") };
+        let EntryBody::Bot {
+            action,
+            message_id,
+            deleted,
+        } = &transcript[0].body
+        else {
+            panic!("{transcript:?}")
+        };
         assert_eq!(action.explanation, "因为测试");
-        assert!(matches!(&action.kind, ActionKind::Send { segments } if segments.contains(&mention)));
+        assert!(
+            matches!(&action.kind, ActionKind::Send { segments } if segments.contains(&mention))
+        );
         assert!(message_id.is_some());
         assert!(!deleted);
 
@@ -801,33 +1127,83 @@ mod tests {
     #[tokio::test]
     async fn delete_marks_the_message_deleted_and_mute_blocks_posting_until_it_ends() {
         let (clock, sandbox) = sandbox();
-        let posted = sandbox.post_text(&demo(), Member::new("u1", "小王"), "加V信").unwrap();
-        let EventKind::MessagePosted { message, .. } = &posted.kind else { panic!() };
-        deliver(&sandbox, &action("e2.0", ActionKind::Delete { message_id: message.id.clone() })).await;
-        deliver(&sandbox, &action("e2.1", ActionKind::Mute { member: "u1".into(), duration_secs: 600 })).await;
+        let posted = sandbox
+            .post_text(&demo(), Member::new("u1", "小王"), "加V信")
+            .unwrap();
+        let EventKind::MessagePosted { message, .. } = &posted.kind else {
+            panic!()
+        };
+        deliver(
+            &sandbox,
+            &action(
+                "e2.0",
+                ActionKind::Delete {
+                    message_id: message.id.clone(),
+                },
+            ),
+        )
+        .await;
+        deliver(
+            &sandbox,
+            &action(
+                "e2.1",
+                ActionKind::Mute {
+                    member: "u1".into(),
+                    duration_secs: 600,
+                },
+            ),
+        )
+        .await;
 
         let transcript = sandbox.transcript(&demo(), 0).unwrap();
-        assert!(matches!(&transcript[0].body, EntryBody::Message { deleted: true, .. }));
-        assert!(matches!(&transcript[1].body, EntryBody::Bot { action, .. } if action.kind.name() == "delete"));
-        assert!(matches!(&transcript[2].body, EntryBody::Bot { action, .. } if action.kind.name() == "mute"));
-        assert_eq!(sandbox.post_text(&demo(), Member::new("u1", "小王"), "?").unwrap_err().code(), "member_muted");
+        assert!(matches!(
+            &transcript[0].body,
+            EntryBody::Message { deleted: true, .. }
+        ));
+        assert!(
+            matches!(&transcript[1].body, EntryBody::Bot { action, .. } if action.kind.name() == "delete")
+        );
+        assert!(
+            matches!(&transcript[2].body, EntryBody::Bot { action, .. } if action.kind.name() == "mute")
+        );
+        assert_eq!(
+            sandbox
+                .post_text(&demo(), Member::new("u1", "小王"), "?")
+                .unwrap_err()
+                .code(),
+            "member_muted"
+        );
         clock.advance(Duration::seconds(601));
-        sandbox.post_text(&demo(), Member::new("u1", "小王"), "好的").unwrap();
+        sandbox
+            .post_text(&demo(), Member::new("u1", "小王"), "好的")
+            .unwrap();
     }
 
     #[tokio::test]
     async fn approving_a_request_lets_the_member_in_and_reports_the_join_once() {
         let (_, sandbox) = sandbox();
-        let asked = sandbox.request_join(&demo(), Member::new("u2", "小李"), None).unwrap();
-        let EventKind::JoinRequested { request_id, .. } = asked.kind else { panic!() };
-        let approve = action("e3.0", ActionKind::ApproveJoin { request_id, member: "u2".into() });
+        let asked = sandbox
+            .request_join(&demo(), Member::new("u2", "小李"), None)
+            .unwrap();
+        let EventKind::JoinRequested { request_id, .. } = asked.kind else {
+            panic!()
+        };
+        let approve = action(
+            "e3.0",
+            ActionKind::ApproveJoin {
+                request_id,
+                member: "u2".into(),
+            },
+        );
         deliver(&sandbox, &approve).await;
         deliver(&sandbox, &approve).await;
 
         let followups = sandbox.take_queued_followups();
         assert_eq!(followups.len(), 1);
         assert_eq!(followups[0].origin.event_id.as_str(), "e3.0.joined");
-        assert!(matches!(&followups[0].kind, EventKind::MemberJoined { member, .. } if member.display_name() == "小李"));
+        assert!(
+            matches!(&followups[0].kind, EventKind::MemberJoined { member, .. } if member.display_name() == "小李")
+        );
         let members = sandbox.members(&demo()).unwrap();
         assert_eq!(members[0].status, MemberStatus::Joined);
         let last = sandbox.transcript(&demo(), 0).unwrap().pop().unwrap();
@@ -839,13 +1215,36 @@ mod tests {
         let (_, sandbox) = sandbox();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink_seen = seen.clone();
-        assert!(sandbox.set_event_sink(Arc::new(move |e: Event| sink_seen.lock().unwrap().push(e))));
+        assert!(
+            sandbox.set_event_sink(Arc::new(move |e: Event| sink_seen.lock().unwrap().push(e)))
+        );
         sandbox.join(&demo(), Member::new("u3", "广告哥")).unwrap();
-        deliver(&sandbox, &action("e4.0", ActionKind::Ban { member: "u3".into() })).await;
-        assert_eq!(sandbox.join(&demo(), Member::new("u3", "广告哥")).unwrap_err().code(), "member_banned");
+        deliver(
+            &sandbox,
+            &action(
+                "e4.0",
+                ActionKind::Ban {
+                    member: "u3".into(),
+                },
+            ),
+        )
+        .await;
+        assert_eq!(
+            sandbox
+                .join(&demo(), Member::new("u3", "广告哥"))
+                .unwrap_err()
+                .code(),
+            "member_banned"
+        );
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 1);
-        assert!(matches!(&seen[0].kind, EventKind::MemberLeft { removed_by: Some(_), .. }));
+        assert!(matches!(
+            &seen[0].kind,
+            EventKind::MemberLeft {
+                removed_by: Some(_),
+                ..
+            }
+        ));
     }
 
     #[tokio::test]
@@ -853,11 +1252,22 @@ mod tests {
         let (_, sandbox) = sandbox();
         let mut updates = sandbox.subscribe();
         sandbox.join(&demo(), Member::new("u1", "小王")).unwrap();
-        deliver(&sandbox, &action("e5.0", ActionKind::NotifyStaff { text: "有人入群".into() })).await;
+        deliver(
+            &sandbox,
+            &action(
+                "e5.0",
+                ActionKind::NotifyStaff {
+                    text: "有人入群".into(),
+                },
+            ),
+        )
+        .await;
         let first = updates.recv().await.unwrap();
         let second = updates.recv().await.unwrap();
         assert!(matches!(first.body, EntryBody::MemberJoined { .. }));
-        assert!(matches!(second.body, EntryBody::Bot { ref action, .. } if action.kind.name() == "notify_staff"));
+        assert!(
+            matches!(second.body, EntryBody::Bot { ref action, .. } if action.kind.name() == "notify_staff")
+        );
         assert_eq!(second.seq, first.seq + 1);
     }
 
@@ -865,12 +1275,17 @@ mod tests {
     fn the_transcript_keeps_only_the_newest_entries() {
         let (_, sandbox) = sandbox();
         for i in 0..TRANSCRIPT_CAPACITY + 20 {
-            sandbox.post_text(&demo(), Member::new("u1", "小王"), &format!("第 {i} 条")).unwrap();
+            sandbox
+                .post_text(&demo(), Member::new("u1", "小王"), &format!("第 {i} 条"))
+                .unwrap();
         }
         let transcript = sandbox.transcript(&demo(), 0).unwrap();
         assert_eq!(transcript.len(), TRANSCRIPT_CAPACITY);
         assert_eq!(transcript[0].seq, 21);
-        assert_eq!(transcript.last().unwrap().seq, (TRANSCRIPT_CAPACITY + 20) as u64);
+        assert_eq!(
+            transcript.last().unwrap().seq,
+            (TRANSCRIPT_CAPACITY + 20) as u64
+        );
     }
 
     #[test]
@@ -881,7 +1296,12 @@ mod tests {
             group: GroupKey::new(CONNECTOR_ID, DEFAULT_GROUP_ID),
             title: "移出成员".into(),
             step: "将 小王 移出群".into(),
-            action: action("e6.0", ActionKind::Kick { member: "u1".into() }),
+            action: action(
+                "e6.0",
+                ActionKind::Kick {
+                    member: "u1".into(),
+                },
+            ),
             status: TaskStatus::Open,
             created_at: Utc::now(),
             updated_at: Utc::now(),
