@@ -153,6 +153,7 @@ impl Store for MemoryStore {
             .iter()
             .filter(|e| &e.action.group.connector == connector)
             .filter(|e| e.status == ActionStatus::Pending && e.next_attempt_at <= now)
+            .filter(|e| e.action.not_before.is_none_or(|t| t <= now))
             .take(limit as usize)
             .cloned()
             .collect();

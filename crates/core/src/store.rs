@@ -11,6 +11,9 @@
 //!   orders the per-connector feed the HTTP bridge polls.
 //! - **Rulebook**: opaque JSON documents (the engine owns their schema), versioned; saving
 //!   never overwrites, it appends a version.
+//!
+//! Times are kept to the microsecond by the database stores. Sequence numbers (inbox and
+//! outbox) are increasing but may have gaps.
 
 use std::future::Future;
 use std::pin::Pin;
