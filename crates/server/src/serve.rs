@@ -1,1 +1,151 @@
-//! Wiring and graceful shutdown (being written).
+//! Wiring and graceful shutdown: store → connectors → engine → outbox loops → HTTP.
+//!
+//! Shutdown order matters, and is this: stop accepting connections and let in-flight
+//! requests finish (long polls answer at once); stop the engine (queued events finish and
+//! are committed); stop the outbox loops (each finishes the action in hand; the rest stay
+//! persisted for the next start); close the store.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use qunzhu_connectors::bridge::BridgeConfig;
+use qunzhu_connectors::outbox;
+use qunzhu_connectors::sandbox::SandboxConnector;
+use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Store, SystemClock};
+use qunzhu_engine::{Engine, EngineConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use crate::config::{Config, ConnectorConfig};
+use crate::http::{self, AppState};
+
+/// How often the rulebook is re-read, so `qunzhu rules import` from another process takes
+/// effect without a restart.
+const RULEBOOK_RELOAD: Duration = Duration::from_secs(5);
+
+/// Opens the configured store: `database` when set, else SQLite at `<data_dir>/qunzhu.db`.
+///
+/// # Errors
+/// When the data directory cannot be created or the database cannot be opened.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match config.database.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(url) => Ok(qunzhu_store::open(url).await?),
+        None => {
+            tokio::fs::create_dir_all(&config.data_dir)
+                .await
+                .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+            Ok(qunzhu_store::open_sqlite_file(&config.data_dir.join("qunzhu.db")).await?)
+        }
+    }
+}
+
+/// Runs qunzhu on `listener` until `shutdown` completes, then stops gracefully.
+///
+/// # Errors
+/// When the store cannot be opened, the engine cannot start, or the server fails.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sandbox = Arc::new(SandboxConnector::with_clock(clock.clone()));
+    let bridges: Vec<BridgeConfig> = config
+        .connectors
+        .iter()
+        .map(|connector| match connector {
+            ConnectorConfig::Bridge(bridge) => bridge.clone(),
+        })
+        .collect();
+
+    let mut capabilities: HashMap<ConnectorId, Capabilities> = HashMap::new();
+    capabilities.insert(sandbox.id().clone(), sandbox.capabilities().clone());
+    for bridge in &bridges {
+        capabilities.insert(bridge.connector_id(), bridge.capabilities());
+    }
+    let engine_config = EngineConfig { locale: config.locale, ..EngineConfig::default() };
+    let engine = Engine::start(store.clone(), clock.clone(), capabilities, engine_config)
+        .await
+        .context("could not start the engine")?;
+    http::sandbox::attach(&engine, &sandbox);
+
+    let (stop, stopped) = watch::channel(false);
+    let mut workers = JoinSet::new();
+    // Only push connectors get a delivery loop. Bridges pull their actions from the feed and
+    // report outcomes; a loop would only race their reports (see `http::bridge`).
+    workers.spawn(outbox::run(store.clone(), sandbox.clone(), clock.clone(), engine.outbox_changes(), stopped.clone()));
+    workers.spawn(reload_rulebook(engine.clone(), stopped.clone()));
+
+    let state = AppState::new(engine.clone(), bridges, sandbox);
+    let app = http::router(state.clone());
+    let address = listener.local_addr().ok();
+    info!(address = ?address, bridges = state.bridges.len(), "qunzhu is serving");
+    let stopping = state.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down: finishing requests in flight");
+            stopping.begin_shutdown();
+        })
+        .await;
+
+    engine.shutdown().await;
+    stop.send_replace(true);
+    while let Some(joined) = workers.join_next().await {
+        if let Err(error) = joined {
+            warn!(%error, "a background task ended abnormally");
+        }
+    }
+    store.close().await;
+    info!("stopped; undelivered actions stay in the outbox for the next start");
+    served.context("the HTTP server failed")
+}
+
+async fn reload_rulebook(engine: Engine, mut stopped: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(RULEBOOK_RELOAD);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        match engine.reload_rulebook().await {
+            Ok(true) => info!(version = engine.rulebook().version, "rulebook changed elsewhere; reloaded"),
+            Ok(false) => {}
+            Err(error) => warn!(%error, "could not reload the rulebook; keeping the one in force"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("Ctrl-C received"),
+        () = terminate => info!("SIGTERM received"),
+    }
+}

@@ -1,3 +1,96 @@
-//! The HTTP router (being written).
+//! The HTTP router: health, the bridge API, the operator API, the sandbox page.
+//!
+//! - [`bridge`] — `/api/v1/bridge/{id}/…`: events in, the action feed, result reports.
+//! - [`admin`] — `/api/v1/tasks`, `/api/v1/audit`, `/api/v1/groups`, `/api/v1/rulebook…`.
+//! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
+//! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
+//!
+//! [`router`] takes an [`AppState`] and returns a plain `axum::Router`, so tests drive it
+//! with `tower::ServiceExt::oneshot` and no socket.
 
+pub mod admin;
+pub mod bridge;
+pub mod error;
 pub mod sandbox;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use qunzhu_connectors::bridge::BridgeConfig;
+use qunzhu_connectors::sandbox::SandboxConnector;
+use qunzhu_core::ConnectorId;
+use qunzhu_engine::Engine;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+pub use error::ApiError;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    /// Configured bridges by connector id (their tokens and capabilities).
+    pub bridges: Arc<HashMap<ConnectorId, BridgeConfig>>,
+    pub sandbox: Arc<SandboxConnector>,
+    /// Set to `true` when the server begins shutting down, so long polls answer at once
+    /// instead of holding up the graceful stop.
+    pub stopping: Arc<watch::Sender<bool>>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, bridges: impl IntoIterator<Item = BridgeConfig>, sandbox: Arc<SandboxConnector>) -> Self {
+        let bridges = bridges.into_iter().map(|b| (b.connector_id(), b)).collect();
+        Self { engine, bridges: Arc::new(bridges), sandbox, stopping: Arc::new(watch::channel(false).0) }
+    }
+
+    /// Tells waiting long polls to answer now (called when shutdown begins).
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+}
+
+impl FromRef<AppState> for sandbox::SandboxState {
+    fn from_ref(state: &AppState) -> Self {
+        Self { engine: state.engine.clone(), sandbox: state.sandbox.clone() }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let bridge_routes = Router::new()
+        .route("/api/v1/bridge/{id}/events", post(bridge::post_events))
+        .route("/api/v1/bridge/{id}/actions", get(bridge::get_actions))
+        .route("/api/v1/bridge/{id}/actions/{action_id}/result", post(bridge::post_result))
+        .layer(DefaultBodyLimit::max(bridge::MAX_EVENTS_BODY_BYTES));
+    let admin_routes = Router::new()
+        .route("/api/v1/tasks", get(admin::list_tasks))
+        .route("/api/v1/tasks/{id}/status", post(admin::set_task_status))
+        .route("/api/v1/audit", get(admin::list_audit))
+        .route("/api/v1/groups", get(admin::list_groups))
+        .route("/api/v1/rulebook", get(admin::get_rulebook).put(admin::put_rulebook))
+        .route("/api/v1/rulebook/versions", get(admin::list_versions))
+        .route("/api/v1/rulebook/rollback/{version}", post(admin::rollback));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(bridge_routes)
+        .merge(admin_routes)
+        .merge(sandbox::router::<AppState>())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// `GET /healthz`
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The operator API: staff tasks, the audit log, groups, and the versioned rulebook.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use qunzhu_core::store::RulebookVersion;
+use qunzhu_core::{GroupKey, StaffTask, TaskId, TaskStatus};
+use qunzhu_engine::{CompiledRulebook, Rulebook};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+fn limit(requested: Option<u32>) -> u32 {
+    requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b).map_err(|r| ApiError::bad_request("invalid_json", r.body_text()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TasksQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+fn task_status(name: &str) -> Result<TaskStatus, ApiError> {
+    TaskStatus::from_name(name).ok_or_else(|| {
+        ApiError::bad_request("invalid_status", format!("unknown status `{name}`; one of: open, done, dismissed")).with_field("status")
+    })
+}
+
+/// `GET /api/v1/tasks?status=open&limit=`
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    q: Result<Query<TasksQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(task_status).transpose()?;
+    let tasks: Vec<StaffTask> = state.engine.store().list_tasks(status, limit(q.limit)).await?;
+    Ok(Json(json!({ "tasks": tasks })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TaskStatusBody {
+    status: String,
+    /// Who did it (shown in the audit log).
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// `POST /api/v1/tasks/{id}/status` `{"status":"done","by":"…"}`
+pub async fn set_task_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<TaskStatusBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = json_body(body)?;
+    let status = task_status(&body.status)?;
+    let by = body.by.as_deref().map(str::trim).filter(|b| !b.is_empty()).unwrap_or("api");
+    let id = TaskId::new(id);
+    let now = state.engine.clock().now();
+    let task = state.engine.store().set_task_status(&id, status, &format!("operator:{by}"), now).await.map_err(|e| match e {
+        qunzhu_core::StoreError::NotFound(_) => ApiError::not_found("unknown_task", format!("no staff task `{id}`")),
+        other => other.into(),
+    })?;
+    Ok(Json(json!({ "task": task })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    /// `connector/group`
+    group: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/audit?group=connector/group&limit=`
+pub async fn list_audit(
+    State(state): State<AppState>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let group = match q.group.as_deref().filter(|g| !g.is_empty()) {
+        None => None,
+        Some(text) => Some(GroupKey::parse(text).ok_or_else(|| {
+            ApiError::bad_request("invalid_group", "a group is written `connector/group`, e.g. `shop/g1`").with_field("group")
+        })?),
+    };
+    let entries = state.engine.store().list_audit(group.as_ref(), limit(q.limit)).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+/// `GET /api/v1/groups`
+pub async fn list_groups(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let groups = state.engine.store().list_groups().await?;
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|g| {
+            json!({
+                "key": g.key.to_string(),
+                "connector": g.key.connector,
+                "group": g.key.group,
+                "name": g.name,
+                "first_seen": g.first_seen,
+                "last_seen": g.last_seen,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "groups": groups })))
+}
+
+fn rulebook_body(compiled: &CompiledRulebook) -> Value {
+    json!({ "version": compiled.version, "rulebook": compiled.rulebook.to_json() })
+}
+
+/// `GET /api/v1/rulebook`
+pub async fn get_rulebook(State(state): State<AppState>) -> Json<Value> {
+    Json(rulebook_body(&state.engine.rulebook()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SaveQuery {
+    /// Who made the change (the audit log and the version history show it).
+    author: Option<String>,
+    /// Why.
+    note: Option<String>,
+}
+
+/// `PUT /api/v1/rulebook?author=&note=` with the whole rulebook as the JSON body.
+pub async fn put_rulebook(
+    State(state): State<AppState>,
+    q: Result<Query<SaveQuery>, QueryRejection>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let value = json_body(body)?;
+    let rulebook = Rulebook::from_json_value(value).map_err(|problems| ApiError::invalid_rulebook(&problems))?;
+    let author = q.author.as_deref().map(str::trim).filter(|a| !a.is_empty()).unwrap_or("api");
+    let note = q.note.as_deref().unwrap_or_default();
+    let saved = state.engine.save_rulebook(rulebook, &format!("operator:{author}"), note).await?;
+    Ok(Json(rulebook_body(&saved)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionsQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/rulebook/versions` — the history, newest first, without the bodies.
+pub async fn list_versions(
+    State(state): State<AppState>,
+    q: Result<Query<VersionsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let versions: Vec<RulebookVersion> = state.engine.rulebook_versions(limit(q.limit)).await?;
+    let versions: Vec<Value> = versions
+        .into_iter()
+        .map(|v| json!({"version": v.version, "author": v.author, "note": v.note, "changes": v.changes, "time": v.time}))
+        .collect();
+    Ok(Json(json!({ "versions": versions })))
+}
+
+/// `POST /api/v1/rulebook/rollback/{version}?author=`
+pub async fn rollback(
+    State(state): State<AppState>,
+    Path(version): Path<i64>,
+    q: Result<Query<SaveQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let author = q.author.as_deref().map(str::trim).filter(|a| !a.is_empty()).unwrap_or("api");
+    let saved = state.engine.rollback_rulebook(version, &format!("operator:{author}")).await?;
+    Ok(Json(rulebook_body(&saved)))
+}
