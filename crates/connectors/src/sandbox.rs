@@ -244,6 +244,7 @@ pub struct SandboxConnector {
     updates: broadcast::Sender<Entry>,
     sink: OnceLock<EventSink>,
     queued_followups: Mutex<Vec<Event>>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for SandboxConnector {
@@ -285,6 +286,7 @@ impl SandboxConnector {
             updates,
             sink: OnceLock::new(),
             queued_followups: Mutex::new(Vec::new()),
+            stopping: tokio::sync::watch::channel(false).0,
         };
         sandbox.state().groups.insert(
             GroupId::new(DEFAULT_GROUP_ID),
@@ -312,6 +314,16 @@ impl SandboxConnector {
     fn next_id(&self, prefix: &str) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
         format!("{prefix}-{}-{n}", self.instance)
+    }
+
+    /// Tells live viewers waiting for entries to answer now (the server is stopping).
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Becomes `true` when [`begin_shutdown`](Self::begin_shutdown) was called.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     /// A fresh member id, for members created without one.
