@@ -172,10 +172,13 @@ pub async fn list_versions(
 /// `POST /api/v1/rulebook/rollback/{version}?author=`
 pub async fn rollback(
     State(state): State<AppState>,
-    Path(version): Path<i64>,
+    Path(version): Path<String>,
     q: Result<Query<SaveQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
+    let version: i64 = version
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_version", format!("`{version}` is not a version number")).with_field("version"))?;
     let author = q.author.as_deref().map(str::trim).filter(|a| !a.is_empty()).unwrap_or("api");
     let saved = state.engine.rollback_rulebook(version, &format!("operator:{author}")).await?;
     Ok(Json(rulebook_body(&saved)))

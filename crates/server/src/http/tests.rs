@@ -244,6 +244,8 @@ async fn the_rulebook_is_edited_with_every_problem_reported_and_rolled_back() {
     assert_eq!(rolled["rulebook"], current["rulebook"]);
     let (status, error) = call(&app, Method::POST, "/api/v1/rulebook/rollback/99", None, None).await;
     assert_eq!((status, error["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("unknown_version")));
+    let (status, error) = call(&app, Method::POST, "/api/v1/rulebook/rollback/latest", None, None).await;
+    assert_eq!((status, error["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_version")));
 }
 
 #[tokio::test]
