@@ -13,7 +13,9 @@ use governor::clock::Clock as GovernorClock;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use qunzhu_core::store::{AttemptResult, OutboxEntry};
-use qunzhu_core::{ActionKind, Clock, Connector, Delivery, DeliveryError, GroupKey, NewAuditEntry, Store};
+use qunzhu_core::{
+    ActionKind, Clock, Connector, Delivery, DeliveryError, GroupKey, NewAuditEntry, Store,
+};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
@@ -49,7 +51,9 @@ impl OutboxSettings {
     /// The delay before retry number `attempt` (1-based): base·2^(attempt-1), capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.backoff_base.saturating_mul(factor).min(self.backoff_max)
+        self.backoff_base
+            .saturating_mul(factor)
+            .min(self.backoff_max)
     }
 }
 
@@ -61,7 +65,15 @@ pub async fn run(
     changes: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
 ) {
-    run_with(store, connector, clock, changes, shutdown, OutboxSettings::default()).await;
+    run_with(
+        store,
+        connector,
+        clock,
+        changes,
+        shutdown,
+        OutboxSettings::default(),
+    )
+    .await;
 }
 
 /// Governor's clock, read from tokio's, so throttling follows paused time in tests.
@@ -97,7 +109,13 @@ pub async fn run_with(
         .capabilities()
         .sends_per_minute_per_group
         .and_then(NonZeroU32::new)
-        .map(|per_minute| RateLimiter::new(Quota::per_minute(per_minute), DashMapStateStore::default(), TokioClock));
+        .map(|per_minute| {
+            RateLimiter::new(
+                Quota::per_minute(per_minute),
+                DashMapStateStore::default(),
+                TokioClock,
+            )
+        });
     info!(connector = %id, "outbox loop started");
     loop {
         if *shutdown.borrow() {
@@ -127,7 +145,15 @@ pub async fn run_with(
                         throttled.insert(entry.action.group.clone(), wait);
                         continue;
                     }
-                    if let Some(retry_at) = attempt(store.as_ref(), connector.as_ref(), clock.as_ref(), &settings, &entry).await {
+                    if let Some(retry_at) = attempt(
+                        store.as_ref(),
+                        connector.as_ref(),
+                        clock.as_ref(),
+                        &settings,
+                        &entry,
+                    )
+                    .await
+                    {
                         let wait = (retry_at - clock.now()).to_std().unwrap_or_default();
                         wake = wake.min(until(tokio::time::Instant::now(), wait));
                     }
@@ -136,7 +162,9 @@ pub async fn run_with(
                     wake = wake.min(until(tokio::time::Instant::now(), *shortest));
                 }
             }
-            Err(error) => warn!(connector = %id, %error, "could not read the outbox; trying again shortly"),
+            Err(error) => {
+                warn!(connector = %id, %error, "could not read the outbox; trying again shortly")
+            }
         }
         if *shutdown.borrow() {
             break;
@@ -160,7 +188,10 @@ pub async fn run_with(
 
 /// Actions the per-group send limit applies to: messages posted in the group.
 fn is_send(kind: &ActionKind) -> bool {
-    matches!(kind, ActionKind::Send { .. } | ActionKind::Reply { .. } | ActionKind::SetAnnouncement { .. })
+    matches!(
+        kind,
+        ActionKind::Send { .. } | ActionKind::Reply { .. } | ActionKind::SetAnnouncement { .. }
+    )
 }
 
 /// Delivers one action and records the outcome. Returns the retry time when one was set.
@@ -176,27 +207,51 @@ async fn attempt(
     let now = clock.now();
     let failures = entry.attempts + 1;
     let (result, summary) = match outcome {
-        Ok(Delivery::Done) => (AttemptResult::Delivered, format!("已送达：{}", action.kind.name())),
-        Ok(Delivery::AwaitingPeer) => (AttemptResult::AwaitingPeer, format!("已交给对端执行：{}", action.kind.name())),
-        Err(DeliveryError::Permanent(error)) => {
-            (AttemptResult::Failed { error: error.clone() }, format!("执行失败，不再重试：{}（{error}）", action.kind.name()))
-        }
-        Err(DeliveryError::Temporary { message, .. }) if failures >= settings.max_attempts => (
-            AttemptResult::Failed { error: message.clone() },
-            format!("已尝试 {failures} 次仍失败，不再重试：{}（{message}）", action.kind.name()),
+        Ok(Delivery::Done) => (
+            AttemptResult::Delivered,
+            format!("已送达：{}", action.kind.name()),
         ),
-        Err(DeliveryError::Temporary { message, retry_after_secs }) => {
+        Ok(Delivery::AwaitingPeer) => (
+            AttemptResult::AwaitingPeer,
+            format!("已交给对端执行：{}", action.kind.name()),
+        ),
+        Err(DeliveryError::Permanent(error)) => (
+            AttemptResult::Failed {
+                error: error.clone(),
+            },
+            format!("执行失败，不再重试：{}（{error}）", action.kind.name()),
+        ),
+        Err(DeliveryError::Temporary { message, .. }) if failures >= settings.max_attempts => (
+            AttemptResult::Failed {
+                error: message.clone(),
+            },
+            format!(
+                "已尝试 {failures} 次仍失败，不再重试：{}（{message}）",
+                action.kind.name()
+            ),
+        ),
+        Err(DeliveryError::Temporary {
+            message,
+            retry_after_secs,
+        }) => {
             let mut delay = settings.backoff(failures);
             if let Some(secs) = retry_after_secs {
                 delay = delay.max(Duration::from_secs(secs));
             }
-            let next_attempt_at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            let next_attempt_at =
+                now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
             let summary = format!(
                 "第 {failures} 次执行失败，{} 秒后重试：{}（{message}）",
                 delay.as_secs(),
                 action.kind.name()
             );
-            (AttemptResult::Retry { next_attempt_at, error: message }, summary)
+            (
+                AttemptResult::Retry {
+                    next_attempt_at,
+                    error: message,
+                },
+                summary,
+            )
         }
     };
     let audit = NewAuditEntry {
@@ -211,17 +266,25 @@ async fn attempt(
         detail: None,
     };
     match &result {
-        AttemptResult::Failed { error } => warn!(connector = %connector.id(), action = %action.id, %error, "action failed for good"),
-        AttemptResult::Retry { error, .. } => warn!(connector = %connector.id(), action = %action.id, %error, attempt = failures, "action failed; will retry"),
+        AttemptResult::Failed { error } => {
+            warn!(connector = %connector.id(), action = %action.id, %error, "action failed for good")
+        }
+        AttemptResult::Retry { error, .. } => {
+            warn!(connector = %connector.id(), action = %action.id, %error, attempt = failures, "action failed; will retry")
+        }
         _ => debug!(connector = %connector.id(), action = %action.id, "action delivered"),
     }
-    if let Err(error) = store.record_attempt(&action.id, &result, now, Some(&audit)).await {
+    if let Err(error) = store
+        .record_attempt(&action.id, &result, now, Some(&audit))
+        .await
+    {
         // The action stays pending in the store and is tried again: at-least-once delivery.
         warn!(connector = %connector.id(), action = %action.id, %error, "could not record the delivery attempt");
     }
     match result {
-        AttemptResult::Retry { next_attempt_at, .. } => Some(next_attempt_at),
+        AttemptResult::Retry {
+            next_attempt_at, ..
+        } => Some(next_attempt_at),
         _ => None,
     }
 }
-

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use qunzhu_connectors::bridge::decode_event;
 use qunzhu_core::ConnectorId;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn valid_events() -> Vec<Value> {
     let group = json!({"id":"g1","name":"粉丝1群"});
@@ -29,7 +29,8 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::String),
         Just(json!("2026-11-22T10:00:00+08:00")),
         Just(json!("message")),
@@ -37,7 +38,8 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -65,25 +67,31 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
 
 /// A valid event with one spot replaced, removed, or its type changed.
 fn mutated_event() -> impl Strategy<Value = Value> {
-    (0..5usize, any::<prop::sample::Index>(), any_json(), any::<bool>()).prop_map(|(which, index, replacement, remove)| {
-        let mut event = valid_events().swap_remove(which);
-        let mut spots = Vec::new();
-        pointers(&event, String::new(), &mut spots);
-        let spot = index.get(&spots).clone();
-        let (parent, key) = spot.rsplit_once('/').unwrap();
-        match event.pointer_mut(parent) {
-            Some(Value::Object(map)) if remove => {
-                map.remove(key);
-            }
-            Some(target) => {
-                if let Some(slot) = target.pointer_mut(&format!("/{key}")) {
-                    *slot = replacement;
+    (
+        0..5usize,
+        any::<prop::sample::Index>(),
+        any_json(),
+        any::<bool>(),
+    )
+        .prop_map(|(which, index, replacement, remove)| {
+            let mut event = valid_events().swap_remove(which);
+            let mut spots = Vec::new();
+            pointers(&event, String::new(), &mut spots);
+            let spot = index.get(&spots).clone();
+            let (parent, key) = spot.rsplit_once('/').unwrap();
+            match event.pointer_mut(parent) {
+                Some(Value::Object(map)) if remove => {
+                    map.remove(key);
                 }
+                Some(target) => {
+                    if let Some(slot) = target.pointer_mut(&format!("/{key}")) {
+                        *slot = replacement;
+                    }
+                }
+                None => {}
             }
-            None => {}
-        }
-        event
-    })
+            event
+        })
 }
 
 fn connector() -> ConnectorId {
@@ -104,7 +112,7 @@ proptest! {
     }
 
     #[test]
-    fn a_rejected_mutation_names_a_field_present_in_the_event(event in mutated_event()) {
+    fn a_rejected_mutation_names_the_field_at_fault(event in mutated_event()) {
         let body = event.to_string();
         if let Err(error) = decode_event(&connector(), body.as_bytes()) {
             prop_assert!(!error.field.is_empty(), "no field named for {body}: {error}");
@@ -123,5 +131,13 @@ fn all_valid_fixtures_decode() {
     for event in valid_events() {
         decode_event(&connector(), event.to_string().as_bytes()).unwrap();
     }
-    assert_eq!(decode_event(&connector(), Value::Array(valid_events()).to_string().as_bytes()).unwrap().len(), 5);
+    assert_eq!(
+        decode_event(
+            &connector(),
+            Value::Array(valid_events()).to_string().as_bytes()
+        )
+        .unwrap()
+        .len(),
+        5
+    );
 }

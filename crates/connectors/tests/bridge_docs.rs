@@ -12,7 +12,9 @@ fn every_event_example_in_the_bridge_docs_decodes() {
     let mut checked = Vec::new();
     for block in docs.split("```json").skip(1) {
         let block = block.split("```").next().unwrap();
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(block) else { continue };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(block) else {
+            continue;
+        };
         if value.get("time").is_none() {
             continue; // an action or answer, not an event
         }
@@ -20,5 +22,14 @@ fn every_event_example_in_the_bridge_docs_decodes() {
             .unwrap_or_else(|e| panic!("docs example does not decode ({e}):\n{block}"));
         checked.push(events[0].kind.name());
     }
-    assert_eq!(checked, ["message_posted", "member_joined", "member_left", "join_requested", "message_deleted"]);
+    assert_eq!(
+        checked,
+        [
+            "message_posted",
+            "member_joined",
+            "member_left",
+            "join_requested",
+            "message_deleted"
+        ]
+    );
 }

@@ -11,8 +11,8 @@ use qunzhu_connectors::outbox::{self, OutboxSettings};
 use qunzhu_core::memory::MemoryStore;
 use qunzhu_core::store::{ActionStatus, Commit};
 use qunzhu_core::{
-    Action, ActionKind, BoxFuture, Capabilities, Capability, Clock, Connector, ConnectorId, Delivery, DeliveryError, GroupKey,
-    Segment, Store,
+    Action, ActionKind, BoxFuture, Capabilities, Capability, Clock, Connector, ConnectorId,
+    Delivery, DeliveryError, GroupKey, Segment, Store,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -25,7 +25,10 @@ struct TokioTime {
 
 impl TokioTime {
     fn new() -> Arc<Self> {
-        Arc::new(Self { start: Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap(), origin: Instant::now() })
+        Arc::new(Self {
+            start: Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap(),
+            origin: Instant::now(),
+        })
     }
 }
 
@@ -59,7 +62,12 @@ impl TestConnector {
     }
 
     fn with_capabilities(behaviour: Behaviour, capabilities: Capabilities) -> Arc<Self> {
-        Arc::new(Self { id: "test".into(), capabilities, behaviour, calls: Mutex::default() })
+        Arc::new(Self {
+            id: "test".into(),
+            capabilities,
+            behaviour,
+            calls: Mutex::default(),
+        })
     }
 
     fn calls(&self) -> Vec<(String, Instant)> {
@@ -81,14 +89,23 @@ impl Connector for TestConnector {
             let n = {
                 let mut calls = self.calls.lock().unwrap();
                 calls.push((action.id.to_string(), Instant::now()));
-                calls.iter().filter(|(id, _)| id == action.id.as_str()).count() as u32
+                calls
+                    .iter()
+                    .filter(|(id, _)| id == action.id.as_str())
+                    .count() as u32
             };
             match self.behaviour {
                 Behaviour::FailThenSucceed(failures, retry_after_secs) if n <= failures => {
-                    Err(DeliveryError::Temporary { message: "platform busy".into(), retry_after_secs })
+                    Err(DeliveryError::Temporary {
+                        message: "platform busy".into(),
+                        retry_after_secs,
+                    })
                 }
                 Behaviour::FailThenSucceed(..) => Ok(Delivery::Done),
-                Behaviour::AlwaysTemporary => Err(DeliveryError::Temporary { message: "timeout".into(), retry_after_secs: None }),
+                Behaviour::AlwaysTemporary => Err(DeliveryError::Temporary {
+                    message: "timeout".into(),
+                    retry_after_secs: None,
+                }),
                 Behaviour::Permanent => Err(DeliveryError::Permanent("no permission".into())),
                 Behaviour::Slow(d) => {
                     tokio::time::sleep(d).await;
@@ -103,7 +120,9 @@ fn send(id: &str, group: &str, clock: &dyn Clock) -> Action {
     Action {
         id: id.into(),
         group: GroupKey::new("test", group),
-        kind: ActionKind::Send { segments: vec![Segment::text("hi")] },
+        kind: ActionKind::Send {
+            segments: vec![Segment::text("hi")],
+        },
         rule: "welcome".into(),
         cause: None,
         explanation: "test".into(),
@@ -130,7 +149,13 @@ impl Harness {
     }
 
     async fn add(&self, actions: Vec<Action>) {
-        self.store.commit(&Commit { actions, ..Commit::default() }).await.unwrap();
+        self.store
+            .commit(&Commit {
+                actions,
+                ..Commit::default()
+            })
+            .await
+            .unwrap();
         self.changes.send_modify(|g| *g += 1);
     }
 
@@ -145,7 +170,12 @@ impl Harness {
     }
 
     async fn status(&self, id: &str) -> ActionStatus {
-        self.store.get_action(&id.into()).await.unwrap().unwrap().status
+        self.store
+            .get_action(&id.into())
+            .await
+            .unwrap()
+            .unwrap()
+            .status
     }
 
     /// Waits (in paused time) until the action reaches `status`; panics after a simulated hour.
@@ -156,17 +186,27 @@ impl Harness {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{id} never became {status:?}; it is {:?}", self.status(id).await);
+        panic!(
+            "{id} never became {status:?}; it is {:?}",
+            self.status(id).await
+        );
     }
 
     async fn result_rows(&self) -> Vec<String> {
         let rows = self.store.list_audit(None, 100).await.unwrap();
-        rows.into_iter().rev().filter(|r| r.entry.kind == "action.result").map(|r| r.entry.summary).collect()
+        rows.into_iter()
+            .rev()
+            .filter(|r| r.entry.kind == "action.result")
+            .map(|r| r.entry.summary)
+            .collect()
     }
 }
 
 fn gaps(calls: &[(String, Instant)]) -> Vec<u64> {
-    calls.windows(2).map(|w| (w[1].1 - w[0].1).as_secs()).collect()
+    calls
+        .windows(2)
+        .map(|w| (w[1].1 - w[0].1).as_secs())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -177,7 +217,11 @@ async fn temporary_failures_are_retried_with_growing_delays_until_delivered() {
     let task = h.spawn(connector.clone());
     h.wait_for("a1", ActionStatus::Delivered).await;
 
-    assert_eq!(gaps(&connector.calls()), [2, 4, 8], "backoff doubles from 2 s");
+    assert_eq!(
+        gaps(&connector.calls()),
+        [2, 4, 8],
+        "backoff doubles from 2 s"
+    );
     let entry = h.store.get_action(&"a1".into()).await.unwrap().unwrap();
     assert_eq!(entry.attempts, 3);
     let rows = h.result_rows().await;
@@ -206,7 +250,11 @@ async fn a_platform_asking_to_wait_longer_is_honoured() {
 async fn a_permanent_failure_is_marked_failed_and_never_retried() {
     let h = Harness::new();
     let connector = TestConnector::new(Behaviour::Permanent);
-    h.add(vec![send("a1", "g", h.clock.as_ref()), send("a2", "g", h.clock.as_ref())]).await;
+    h.add(vec![
+        send("a1", "g", h.clock.as_ref()),
+        send("a2", "g", h.clock.as_ref()),
+    ])
+    .await;
     let task = h.spawn(connector.clone());
     h.wait_for("a2", ActionStatus::Failed).await;
     tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -232,7 +280,10 @@ async fn an_action_failing_every_time_is_given_up_after_the_maximum_attempts() {
     assert_eq!(connector.calls().len(), max);
     // 2, 4, 8, … capped at 10 minutes.
     assert_eq!(gaps(&connector.calls()), [2, 4, 8, 16, 32, 64, 128]);
-    assert_eq!(OutboxSettings::default().backoff(20), Duration::from_secs(600));
+    assert_eq!(
+        OutboxSettings::default().backoff(20),
+        Duration::from_secs(600)
+    );
     h.shutdown.send(true).unwrap();
     task.await.unwrap();
 }
@@ -240,25 +291,54 @@ async fn an_action_failing_every_time_is_given_up_after_the_maximum_attempts() {
 #[tokio::test(start_paused = true)]
 async fn sends_are_throttled_per_group_in_order_without_holding_up_other_groups() {
     let h = Harness::new();
-    let capabilities = Capabilities { sends_per_minute_per_group: Some(2), ..Capabilities::new([Capability::Send]) };
-    let connector = TestConnector::with_capabilities(Behaviour::FailThenSucceed(0, None), capabilities);
+    let capabilities = Capabilities {
+        sends_per_minute_per_group: Some(2),
+        ..Capabilities::new([Capability::Send])
+    };
+    let connector =
+        TestConnector::with_capabilities(Behaviour::FailThenSucceed(0, None), capabilities);
     let c = h.clock.as_ref();
-    h.add(vec![send("a1", "busy", c), send("a2", "busy", c), send("a3", "busy", c), send("a4", "busy", c), send("b1", "calm", c)])
-        .await;
+    h.add(vec![
+        send("a1", "busy", c),
+        send("a2", "busy", c),
+        send("a3", "busy", c),
+        send("a4", "busy", c),
+        send("b1", "calm", c),
+    ])
+    .await;
     let start = Instant::now();
     let task = h.spawn(connector.clone());
     h.wait_for("a4", ActionStatus::Delivered).await;
 
     let calls = connector.calls();
     let order: Vec<&str> = calls.iter().map(|(id, _)| id.as_str()).collect();
-    let busy: Vec<&str> = order.iter().copied().filter(|id| id.starts_with('a')).collect();
+    let busy: Vec<&str> = order
+        .iter()
+        .copied()
+        .filter(|id| id.starts_with('a'))
+        .collect();
     assert_eq!(busy, ["a1", "a2", "a3", "a4"], "a group's order holds");
     let at = |id: &str| calls.iter().find(|(i, _)| i == id).unwrap().1 - start;
-    assert!(at("b1") < Duration::from_secs(1), "the calm group is not held up: {:?}", at("b1"));
-    assert!(at("a2") < Duration::from_secs(1), "a burst of two goes at once");
-    assert!(at("a3") >= Duration::from_secs(29), "the third send waits for the quota: {:?}", at("a3"));
+    assert!(
+        at("b1") < Duration::from_secs(1),
+        "the calm group is not held up: {:?}",
+        at("b1")
+    );
+    assert!(
+        at("a2") < Duration::from_secs(1),
+        "a burst of two goes at once"
+    );
+    assert!(
+        at("a3") >= Duration::from_secs(29),
+        "the third send waits for the quota: {:?}",
+        at("a3")
+    );
     assert!(at("a4") >= Duration::from_secs(59), "{:?}", at("a4"));
-    assert_eq!(calls.len(), 5, "throttled actions were delayed, never re-sent or dropped");
+    assert_eq!(
+        calls.len(),
+        5,
+        "throttled actions were delayed, never re-sent or dropped"
+    );
     h.shutdown.send(true).unwrap();
     task.await.unwrap();
 }
@@ -268,25 +348,43 @@ async fn shutdown_finishes_the_action_in_hand_and_a_new_loop_delivers_the_rest()
     let h = Harness::new();
     let slow = TestConnector::new(Behaviour::Slow(Duration::from_secs(5)));
     let c = h.clock.as_ref();
-    h.add(vec![send("a1", "g", c), send("a2", "g", c), send("a3", "g", c)]).await;
+    h.add(vec![
+        send("a1", "g", c),
+        send("a2", "g", c),
+        send("a3", "g", c),
+    ])
+    .await;
     let task = h.spawn(slow.clone());
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(slow.calls().len(), 1, "a1 is in hand");
     h.shutdown.send(true).unwrap();
     task.await.unwrap();
 
-    assert_eq!(h.status("a1").await, ActionStatus::Delivered, "the action in hand was finished and recorded");
+    assert_eq!(
+        h.status("a1").await,
+        ActionStatus::Delivered,
+        "the action in hand was finished and recorded"
+    );
     assert_eq!(h.status("a2").await, ActionStatus::Pending);
     assert_eq!(h.status("a3").await, ActionStatus::Pending);
     assert_eq!(slow.calls().len(), 1);
 
     // "Restart": a fresh loop on the same store.
-    let h2 = Harness { store: h.store.clone(), clock: h.clock.clone(), changes: watch::channel(0).0, shutdown: watch::channel(false).0 };
+    let h2 = Harness {
+        store: h.store.clone(),
+        clock: h.clock.clone(),
+        changes: watch::channel(0).0,
+        shutdown: watch::channel(false).0,
+    };
     let fast = TestConnector::new(Behaviour::FailThenSucceed(0, None));
     let task = h2.spawn(fast.clone());
     h2.wait_for("a3", ActionStatus::Delivered).await;
     let delivered: Vec<String> = fast.calls().into_iter().map(|(id, _)| id).collect();
-    assert_eq!(delivered, ["a2", "a3"], "nothing lost, nothing delivered twice");
+    assert_eq!(
+        delivered,
+        ["a2", "a3"],
+        "nothing lost, nothing delivered twice"
+    );
     h2.shutdown.send(true).unwrap();
     task.await.unwrap();
 }

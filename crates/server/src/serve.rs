@@ -33,12 +33,22 @@ const RULEBOOK_RELOAD: Duration = Duration::from_secs(5);
 /// # Errors
 /// When the data directory cannot be created or the database cannot be opened.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    match config.database.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    match config
+        .database
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         Some(url) => Ok(qunzhu_store::open(url).await?),
         None => {
             tokio::fs::create_dir_all(&config.data_dir)
                 .await
-                .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+                .with_context(|| {
+                    format!(
+                        "could not create the data directory {}",
+                        config.data_dir.display()
+                    )
+                })?;
             Ok(qunzhu_store::open_sqlite_file(&config.data_dir.join("qunzhu.db")).await?)
         }
     }
@@ -48,7 +58,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 ///
 /// # Errors
 /// When the store cannot be opened, the engine cannot start, or the server fails.
-pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sandbox = Arc::new(SandboxConnector::with_clock(clock.clone()));
@@ -65,7 +79,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     for bridge in &bridges {
         capabilities.insert(bridge.connector_id(), bridge.capabilities());
     }
-    let engine_config = EngineConfig { locale: config.locale, ..EngineConfig::default() };
+    let engine_config = EngineConfig {
+        locale: config.locale,
+        ..EngineConfig::default()
+    };
     let engine = Engine::start(store.clone(), clock.clone(), capabilities, engine_config)
         .await
         .context("could not start the engine")?;
@@ -75,7 +92,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let mut workers = JoinSet::new();
     // Only push connectors get a delivery loop. Bridges pull their actions from the feed and
     // report outcomes; a loop would only race their reports (see `http::bridge`).
-    workers.spawn(outbox::run(store.clone(), sandbox.clone(), clock.clone(), engine.outbox_changes(), stopped.clone()));
+    workers.spawn(outbox::run(
+        store.clone(),
+        sandbox.clone(),
+        clock.clone(),
+        engine.outbox_changes(),
+        stopped.clone(),
+    ));
     workers.spawn(reload_rulebook(engine.clone(), stopped.clone()));
 
     let state = AppState::new(engine.clone(), bridges, sandbox);
@@ -115,7 +138,10 @@ async fn reload_rulebook(engine: Engine, mut stopped: watch::Receiver<bool>) {
             return;
         }
         match engine.reload_rulebook().await {
-            Ok(true) => info!(version = engine.rulebook().version, "rulebook changed elsewhere; reloaded"),
+            Ok(true) => info!(
+                version = engine.rulebook().version,
+                "rulebook changed elsewhere; reloaded"
+            ),
             Ok(false) => {}
             Err(error) => warn!(%error, "could not reload the rulebook; keeping the one in force"),
         }

@@ -52,9 +52,16 @@ pub struct WireGroupRef {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WireActionKind {
     /// Post a message in the group.
-    Send { segments: Vec<WireSegment>, text: String },
+    Send {
+        segments: Vec<WireSegment>,
+        text: String,
+    },
     /// Post a message replying to `reply_to`.
-    Reply { reply_to: String, segments: Vec<WireSegment>, text: String },
+    Reply {
+        reply_to: String,
+        segments: Vec<WireSegment>,
+        text: String,
+    },
     /// Delete (recall) a message.
     Delete { message_id: String },
     /// Mute a member for `duration_secs` seconds.
@@ -66,11 +73,19 @@ pub enum WireActionKind {
     /// Accept a join request.
     ApproveJoin { request_id: String, member: String },
     /// Refuse a join request, telling them `reason`.
-    RejectJoin { request_id: String, member: String, reason: String },
+    RejectJoin {
+        request_id: String,
+        member: String,
+        reason: String,
+    },
     /// Set the group announcement.
     SetAnnouncement { text: String },
     /// Send a private message to a member.
-    DirectMessage { member: String, segments: Vec<WireSegment>, text: String },
+    DirectMessage {
+        member: String,
+        segments: Vec<WireSegment>,
+        text: String,
+    },
     /// Tell the group's staff (e.g. the admins' chat).
     NotifyStaff { text: String },
     /// Something the platform cannot do through the bridge: a person must do `step` by hand.
@@ -86,7 +101,11 @@ pub enum WireActionKind {
 }
 
 fn plain(segments: &[Segment]) -> String {
-    Message { id: "".into(), segments: segments.to_vec() }.plain_text()
+    Message {
+        id: "".into(),
+        segments: segments.to_vec(),
+    }
+    .plain_text()
 }
 
 fn wire_segments(segments: &[Segment]) -> Vec<WireSegment> {
@@ -96,24 +115,50 @@ fn wire_segments(segments: &[Segment]) -> Vec<WireSegment> {
 impl From<&ActionKind> for WireActionKind {
     fn from(kind: &ActionKind) -> Self {
         match kind {
-            ActionKind::Send { segments } => Self::Send { segments: wire_segments(segments), text: plain(segments) },
-            ActionKind::Reply { to, segments } => {
-                Self::Reply { reply_to: to.0.clone(), segments: wire_segments(segments), text: plain(segments) }
-            }
-            ActionKind::Delete { message_id } => Self::Delete { message_id: message_id.0.clone() },
-            ActionKind::Mute { member, duration_secs } => Self::Mute { member: member.0.clone(), duration_secs: *duration_secs },
-            ActionKind::Kick { member } => Self::Kick { member: member.0.clone() },
-            ActionKind::Ban { member } => Self::Ban { member: member.0.clone() },
-            ActionKind::ApproveJoin { request_id, member } => {
-                Self::ApproveJoin { request_id: request_id.clone(), member: member.0.clone() }
-            }
-            ActionKind::RejectJoin { request_id, member, reason } => {
-                Self::RejectJoin { request_id: request_id.clone(), member: member.0.clone(), reason: reason.clone() }
-            }
+            ActionKind::Send { segments } => Self::Send {
+                segments: wire_segments(segments),
+                text: plain(segments),
+            },
+            ActionKind::Reply { to, segments } => Self::Reply {
+                reply_to: to.0.clone(),
+                segments: wire_segments(segments),
+                text: plain(segments),
+            },
+            ActionKind::Delete { message_id } => Self::Delete {
+                message_id: message_id.0.clone(),
+            },
+            ActionKind::Mute {
+                member,
+                duration_secs,
+            } => Self::Mute {
+                member: member.0.clone(),
+                duration_secs: *duration_secs,
+            },
+            ActionKind::Kick { member } => Self::Kick {
+                member: member.0.clone(),
+            },
+            ActionKind::Ban { member } => Self::Ban {
+                member: member.0.clone(),
+            },
+            ActionKind::ApproveJoin { request_id, member } => Self::ApproveJoin {
+                request_id: request_id.clone(),
+                member: member.0.clone(),
+            },
+            ActionKind::RejectJoin {
+                request_id,
+                member,
+                reason,
+            } => Self::RejectJoin {
+                request_id: request_id.clone(),
+                member: member.0.clone(),
+                reason: reason.clone(),
+            },
             ActionKind::SetAnnouncement { text } => Self::SetAnnouncement { text: text.clone() },
-            ActionKind::DirectMessage { member, segments } => {
-                Self::DirectMessage { member: member.0.clone(), segments: wire_segments(segments), text: plain(segments) }
-            }
+            ActionKind::DirectMessage { member, segments } => Self::DirectMessage {
+                member: member.0.clone(),
+                segments: wire_segments(segments),
+                text: plain(segments),
+            },
             ActionKind::NotifyStaff { text } => Self::NotifyStaff { text: text.clone() },
         }
     }
@@ -124,7 +169,9 @@ impl WireAction {
     pub fn from_action(action: &Action) -> Self {
         Self {
             id: action.id.0.clone(),
-            group: WireGroupRef { id: action.group.group.0.clone() },
+            group: WireGroupRef {
+                id: action.group.group.0.clone(),
+            },
             kind: (&action.kind).into(),
             rule: action.rule.clone(),
             explanation: action.explanation.clone(),
@@ -137,14 +184,20 @@ impl WireAction {
 
     /// An action as the outbox holds it (the feed), with its status.
     pub fn from_entry(entry: &OutboxEntry) -> Self {
-        Self { status: entry.status.name().into(), attempts: entry.attempts, ..Self::from_action(&entry.action) }
+        Self {
+            status: entry.status.name().into(),
+            attempts: entry.attempts,
+            ..Self::from_action(&entry.action)
+        }
     }
 
     /// A staff task: what a person must do because the bridge cannot.
     pub fn from_task(task: &StaffTask) -> Self {
         Self {
             id: task.id.0.clone(),
-            group: WireGroupRef { id: task.group.group.0.clone() },
+            group: WireGroupRef {
+                id: task.group.group.0.clone(),
+            },
             kind: WireActionKind::StaffTask {
                 title: task.title.clone(),
                 step: task.step.clone(),
@@ -233,7 +286,13 @@ mod tests {
     #[test]
     fn a_send_carries_segments_with_mentions_and_the_same_text() {
         let wire = WireAction::from_action(&action(ActionKind::Send {
-            segments: vec![Segment::text("欢迎 "), Segment::Mention { member: "u1".into(), name: Some("小王".into()) }],
+            segments: vec![
+                Segment::text("欢迎 "),
+                Segment::Mention {
+                    member: "u1".into(),
+                    name: Some("小王".into()),
+                },
+            ],
         }));
         assert_eq!(
             serde_json::to_value(&wire).unwrap(),
@@ -250,15 +309,33 @@ mod tests {
     fn every_action_kind_serialises_with_its_stable_type() {
         let kinds = [
             ActionKind::Send { segments: vec![] },
-            ActionKind::Reply { to: "m".into(), segments: vec![] },
-            ActionKind::Delete { message_id: "m".into() },
-            ActionKind::Mute { member: "u".into(), duration_secs: 60 },
+            ActionKind::Reply {
+                to: "m".into(),
+                segments: vec![],
+            },
+            ActionKind::Delete {
+                message_id: "m".into(),
+            },
+            ActionKind::Mute {
+                member: "u".into(),
+                duration_secs: 60,
+            },
             ActionKind::Kick { member: "u".into() },
             ActionKind::Ban { member: "u".into() },
-            ActionKind::ApproveJoin { request_id: "r".into(), member: "u".into() },
-            ActionKind::RejectJoin { request_id: "r".into(), member: "u".into(), reason: "x".into() },
+            ActionKind::ApproveJoin {
+                request_id: "r".into(),
+                member: "u".into(),
+            },
+            ActionKind::RejectJoin {
+                request_id: "r".into(),
+                member: "u".into(),
+                reason: "x".into(),
+            },
             ActionKind::SetAnnouncement { text: "t".into() },
-            ActionKind::DirectMessage { member: "u".into(), segments: vec![] },
+            ActionKind::DirectMessage {
+                member: "u".into(),
+                segments: vec![],
+            },
             ActionKind::NotifyStaff { text: "t".into() },
         ];
         for kind in kinds {
@@ -279,7 +356,9 @@ mod tests {
             group: GroupKey::new("shop", "g1"),
             title: "代删消息".into(),
             step: "在群「g1」中删除消息 m9".into(),
-            action: action(ActionKind::Delete { message_id: "m9".into() }),
+            action: action(ActionKind::Delete {
+                message_id: "m9".into(),
+            }),
             status: TaskStatus::Open,
             created_at: now,
             updated_at: now,

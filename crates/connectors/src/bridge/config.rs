@@ -33,6 +33,10 @@ impl BridgeConfig {
     /// The declared capabilities; unknown names are reported by the config validator and
     /// skipped here.
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities::new(self.capabilities.iter().filter_map(|name| Capability::from_name(name)))
+        Capabilities::new(
+            self.capabilities
+                .iter()
+                .filter_map(|name| Capability::from_name(name)),
+        )
     }
 }

@@ -12,11 +12,13 @@ pub mod action;
 mod config;
 pub mod wire;
 
-use qunzhu_core::{Action, BoxFuture, Capabilities, Connector, ConnectorId, Delivery, DeliveryError};
+use qunzhu_core::{
+    Action, BoxFuture, Capabilities, Connector, ConnectorId, Delivery, DeliveryError,
+};
 
 pub use action::{ActionFeed, ActionResult, EventsResponse, WireAction, WireActionKind};
 pub use config::BridgeConfig;
-pub use wire::{decode_event, BridgeEvent, DecodeError, EventsBody, WireSegment};
+pub use wire::{BridgeEvent, DecodeError, EventsBody, WireSegment, decode_event};
 
 /// A configured bridge. Delivery is pull-based: the bridge fetches actions from the feed
 /// and reports each outcome, so [`Connector::deliver`] only says "awaiting the peer".
@@ -28,7 +30,10 @@ pub struct BridgeConnector {
 
 impl BridgeConnector {
     pub fn new(config: &BridgeConfig) -> Self {
-        Self { id: config.connector_id(), capabilities: config.capabilities() }
+        Self {
+            id: config.connector_id(),
+            capabilities: config.capabilities(),
+        }
     }
 }
 
@@ -41,7 +46,10 @@ impl Connector for BridgeConnector {
         &self.capabilities
     }
 
-    fn deliver<'a>(&'a self, _action: &'a Action) -> BoxFuture<'a, Result<Delivery, DeliveryError>> {
+    fn deliver<'a>(
+        &'a self,
+        _action: &'a Action,
+    ) -> BoxFuture<'a, Result<Delivery, DeliveryError>> {
         Box::pin(std::future::ready(Ok(Delivery::AwaitingPeer)))
     }
 }
@@ -99,8 +107,12 @@ mod tests {
     /// `UPDATE_SCHEMA=1 cargo test -p qunzhu-connectors committed_schema` rewrites the file.
     #[test]
     fn committed_schema_matches_the_wire_types() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/bridge.schema.json");
-        let generated = format!("{}\n", serde_json::to_string_pretty(&json_schema()).unwrap());
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/bridge.schema.json");
+        let generated = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json_schema()).unwrap()
+        );
         if std::env::var_os("UPDATE_SCHEMA").is_some() {
             std::fs::write(&path, &generated).unwrap();
         }
@@ -115,7 +127,10 @@ mod tests {
     fn the_schema_describes_every_event_type() {
         let text = json_schema().to_string();
         for kind in wire::EVENT_TYPES {
-            assert!(text.contains(&format!("\"{kind}\"")), "{kind} missing from the schema");
+            assert!(
+                text.contains(&format!("\"{kind}\"")),
+                "{kind} missing from the schema"
+            );
         }
         assert!(text.contains("staff_task"));
     }

@@ -6,7 +6,10 @@
 //! path of a bad field; a bridge author needs `[2].message.id`, not "data did not match".
 
 use chrono::{DateTime, FixedOffset, Utc};
-use qunzhu_core::{ConnectorId, Event, EventKind, GroupId, Member, MemberId, Message, MessageId, Origin, PlatformEventId, Role, Segment};
+use qunzhu_core::{
+    ConnectorId, Event, EventKind, GroupId, Member, MemberId, Message, MessageId, Origin,
+    PlatformEventId, Role, Segment,
+};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -39,7 +42,13 @@ pub enum BridgeEvent {
 }
 
 /// The event types the decoder accepts, in the order the docs list them.
-pub const EVENT_TYPES: &[&str] = &["message", "member_joined", "member_left", "join_request", "message_deleted"];
+pub const EVENT_TYPES: &[&str] = &[
+    "message",
+    "member_joined",
+    "member_left",
+    "join_request",
+    "message_deleted",
+];
 
 /// `type: "message"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -231,18 +240,33 @@ pub enum WireSegment {
 }
 
 /// The segment types the decoder accepts.
-pub const SEGMENT_TYPES: &[&str] = &["text", "mention", "mention_all", "image", "link", "card", "reply", "file", "other"];
+pub const SEGMENT_TYPES: &[&str] = &[
+    "text",
+    "mention",
+    "mention_all",
+    "image",
+    "link",
+    "card",
+    "reply",
+    "file",
+    "other",
+];
 
 impl From<WireSegment> for Segment {
     fn from(segment: WireSegment) -> Self {
         match segment {
             WireSegment::Text { text } => Segment::Text { text },
-            WireSegment::Mention { id, name } => Segment::Mention { member: MemberId(id), name },
+            WireSegment::Mention { id, name } => Segment::Mention {
+                member: MemberId(id),
+                name,
+            },
             WireSegment::MentionAll => Segment::MentionAll,
             WireSegment::Image { url } => Segment::Image { url },
             WireSegment::Link { url } => Segment::Link { url },
             WireSegment::Card { kind, title, url } => Segment::Card { kind, title, url },
-            WireSegment::Reply { message_id } => Segment::Reply { message_id: MessageId(message_id) },
+            WireSegment::Reply { message_id } => Segment::Reply {
+                message_id: MessageId(message_id),
+            },
             WireSegment::File { name } => Segment::File { name },
             WireSegment::Other { kind } => Segment::Other { kind },
         }
@@ -258,7 +282,9 @@ impl From<&Segment> for WireSegment {
             Segment::Image { url } => Self::Image { url },
             Segment::Link { url } => Self::Link { url },
             Segment::Card { kind, title, url } => Self::Card { kind, title, url },
-            Segment::Reply { message_id } => Self::Reply { message_id: message_id.0 },
+            Segment::Reply { message_id } => Self::Reply {
+                message_id: message_id.0,
+            },
             Segment::File { name } => Self::File { name },
             Segment::Other { kind } => Self::Other { kind },
         }
@@ -278,7 +304,10 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -298,9 +327,16 @@ pub fn decode_event(connector: &ConnectorId, body: &[u8]) -> Result<Vec<Event>, 
     match value {
         Value::Array(items) => {
             if items.is_empty() {
-                return Err(DecodeError::new("", "the batch is empty; send at least one event"));
+                return Err(DecodeError::new(
+                    "",
+                    "the batch is empty; send at least one event",
+                ));
             }
-            items.into_iter().enumerate().map(|(i, item)| decode_one(connector, item, &format!("[{i}]"))).collect()
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| decode_one(connector, item, &format!("[{i}]")))
+                .collect()
         }
         other => Ok(vec![decode_one(connector, other, "")?]),
     }
@@ -320,15 +356,25 @@ fn join(prefix: &str, field: &str) -> String {
 fn tag(value: &Value, prefix: &str, allowed: &[&str], what: &str) -> Result<String, DecodeError> {
     let field = join(prefix, "type");
     let Value::Object(map) = value else {
-        return Err(DecodeError::new(prefix, format!("expected {what} object, found {}", kind_of(value))));
+        return Err(DecodeError::new(
+            prefix,
+            format!("expected {what} object, found {}", kind_of(value)),
+        ));
     };
     match map.get("type") {
-        None => Err(DecodeError::new(field, format!("missing; one of: {}", allowed.join(", ")))),
+        None => Err(DecodeError::new(
+            field,
+            format!("missing; one of: {}", allowed.join(", ")),
+        )),
         Some(Value::String(name)) if allowed.contains(&name.as_str()) => Ok(name.clone()),
-        Some(Value::String(name)) => {
-            Err(DecodeError::new(field, format!("unknown type `{name}`; one of: {}", allowed.join(", "))))
-        }
-        Some(other) => Err(DecodeError::new(field, format!("expected a string, found {}", kind_of(other)))),
+        Some(Value::String(name)) => Err(DecodeError::new(
+            field,
+            format!("unknown type `{name}`; one of: {}", allowed.join(", ")),
+        )),
+        Some(other) => Err(DecodeError::new(
+            field,
+            format!("expected a string, found {}", kind_of(other)),
+        )),
     }
 }
 
@@ -352,7 +398,10 @@ fn fields<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, DecodeEr
         }
         let message = error.inner().to_string();
         // Serde reports a missing field at its parent; name the field itself.
-        if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        if let Some(name) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
             return DecodeError::new(join(prefix, &join(&path, name)), "missing");
         }
         DecodeError::new(join(prefix, &path), message)
@@ -360,7 +409,11 @@ fn fields<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, DecodeEr
 }
 
 fn non_empty(value: String, field: &str) -> Result<String, DecodeError> {
-    if value.trim().is_empty() { Err(DecodeError::new(field, "must not be empty")) } else { Ok(value) }
+    if value.trim().is_empty() {
+        Err(DecodeError::new(field, "must not be empty"))
+    } else {
+        Ok(value)
+    }
 }
 
 fn decode_one(connector: &ConnectorId, value: Value, prefix: &str) -> Result<Event, DecodeError> {
@@ -370,7 +423,15 @@ fn decode_one(connector: &ConnectorId, value: Value, prefix: &str) -> Result<Eve
         "message" => {
             let e: MessageEvent = fields(value, prefix)?;
             let message = decode_message(e.message, &at("message"))?;
-            (e.id, e.time, e.group, EventKind::MessagePosted { author: member(e.actor, &at("actor"))?, message })
+            (
+                e.id,
+                e.time,
+                e.group,
+                EventKind::MessagePosted {
+                    author: member(e.actor, &at("actor"))?,
+                    message,
+                },
+            )
         }
         "member_joined" => {
             let e: MemberJoinedEvent = fields(value, prefix)?;
@@ -379,13 +440,28 @@ fn decode_one(connector: &ConnectorId, value: Value, prefix: &str) -> Result<Eve
                 e.id,
                 e.time,
                 e.group,
-                EventKind::MemberJoined { member: member(e.actor, &at("actor"))?, inviter, invite_code: e.invite_code },
+                EventKind::MemberJoined {
+                    member: member(e.actor, &at("actor"))?,
+                    inviter,
+                    invite_code: e.invite_code,
+                },
             )
         }
         "member_left" => {
             let e: MemberLeftEvent = fields(value, prefix)?;
-            let removed_by = e.removed_by.map(|p| person(p, &at("removed_by"))).transpose()?;
-            (e.id, e.time, e.group, EventKind::MemberLeft { member: member(e.actor, &at("actor"))?, removed_by })
+            let removed_by = e
+                .removed_by
+                .map(|p| person(p, &at("removed_by")))
+                .transpose()?;
+            (
+                e.id,
+                e.time,
+                e.group,
+                EventKind::MemberLeft {
+                    member: member(e.actor, &at("actor"))?,
+                    removed_by,
+                },
+            )
         }
         "join_request" => {
             let e: JoinRequestEvent = fields(value, prefix)?;
@@ -394,20 +470,36 @@ fn decode_one(connector: &ConnectorId, value: Value, prefix: &str) -> Result<Eve
                 e.id,
                 e.time,
                 e.group,
-                EventKind::JoinRequested { member: member(e.actor, &at("actor"))?, request_id, comment: e.comment },
+                EventKind::JoinRequested {
+                    member: member(e.actor, &at("actor"))?,
+                    request_id,
+                    comment: e.comment,
+                },
             )
         }
         _ => {
             let e: MessageDeletedEvent = fields(value, prefix)?;
             let message_id = MessageId(non_empty(e.message.id, &at("message.id"))?);
             let deleted_by = e.actor.map(|a| member(a, &at("actor"))).transpose()?;
-            (e.id, e.time, e.group, EventKind::MessageDeleted { message_id, deleted_by })
+            (
+                e.id,
+                e.time,
+                e.group,
+                EventKind::MessageDeleted {
+                    message_id,
+                    deleted_by,
+                },
+            )
         }
     };
     let id = non_empty(id, &at("id"))?;
     let group_id = non_empty(group.id, &at("group.id"))?;
     Ok(Event {
-        origin: Origin { connector: connector.clone(), group: GroupId(group_id), event_id: PlatformEventId(id) },
+        origin: Origin {
+            connector: connector.clone(),
+            group: GroupId(group_id),
+            event_id: PlatformEventId(id),
+        },
         group_name: group.name.filter(|n| !n.trim().is_empty()),
         time: time.with_timezone(&Utc),
         kind,
@@ -420,11 +512,19 @@ fn member(wire: WireMember, field: &str) -> Result<Member, DecodeError> {
         WireRole::Admin => Role::Admin,
         WireRole::Member => Role::Member,
     };
-    Ok(Member { id: MemberId(non_empty(wire.id, &join(field, "id"))?), name: wire.name, role })
+    Ok(Member {
+        id: MemberId(non_empty(wire.id, &join(field, "id"))?),
+        name: wire.name,
+        role,
+    })
 }
 
 fn person(wire: WirePerson, field: &str) -> Result<Member, DecodeError> {
-    Ok(Member { id: MemberId(non_empty(wire.id, &join(field, "id"))?), name: wire.name, role: Role::Member })
+    Ok(Member {
+        id: MemberId(non_empty(wire.id, &join(field, "id"))?),
+        name: wire.name,
+        role: Role::Member,
+    })
 }
 
 fn decode_message(wire: WireMessage, field: &str) -> Result<Message, DecodeError> {
@@ -441,7 +541,12 @@ fn decode_message(wire: WireMessage, field: &str) -> Result<Message, DecodeError
             segments
         }
         (None, Some(text)) => vec![Segment::Text { text }],
-        (None, None) => return Err(DecodeError::new(join(field, "text"), "missing; give `text` or `segments`")),
+        (None, None) => {
+            return Err(DecodeError::new(
+                join(field, "text"),
+                "missing; give `text` or `segments`",
+            ));
+        }
     };
     Ok(Message { id, segments })
 }
@@ -476,7 +581,9 @@ mod tests {
         assert_eq!(event.origin.event_id.as_str(), "e1");
         assert_eq!(event.group_name.as_deref(), Some("粉丝1群"));
         assert_eq!(event.time.to_rfc3339(), "2026-11-22T02:00:00+00:00");
-        let EventKind::MessagePosted { author, message } = &event.kind else { panic!("{:?}", event.kind) };
+        let EventKind::MessagePosted { author, message } = &event.kind else {
+            panic!("{:?}", event.kind)
+        };
         assert_eq!(author, &Member::new("u1", "小王"));
         assert_eq!(message, &Message::text("m1", "大家好"));
     }
@@ -491,9 +598,16 @@ mod tests {
             decode(v).unwrap().remove(0).kind
         };
         assert_eq!(
-            base("member_joined", json!({"inviter":{"id":"u0","name":"老李"},"invite_code":"c9"})),
+            base(
+                "member_joined",
+                json!({"inviter":{"id":"u0","name":"老李"},"invite_code":"c9"})
+            ),
             EventKind::MemberJoined {
-                member: Member { id: "u".into(), name: None, role: Role::Admin },
+                member: Member {
+                    id: "u".into(),
+                    name: None,
+                    role: Role::Admin
+                },
                 inviter: Some(Member::new("u0", "老李")),
                 invite_code: Some("c9".into()),
             }
@@ -510,7 +624,13 @@ mod tests {
             .unwrap()
             .remove(0)
             .kind;
-        assert_eq!(deleted, EventKind::MessageDeleted { message_id: "m7".into(), deleted_by: None });
+        assert_eq!(
+            deleted,
+            EventKind::MessageDeleted {
+                message_id: "m7".into(),
+                deleted_by: None
+            }
+        );
     }
 
     #[test]
@@ -523,9 +643,17 @@ mod tests {
             {"type":"card","kind":"mini_program","title":"商城"},
             {"type":"reply","message_id":"m0"}
         ]);
-        let EventKind::MessagePosted { message, .. } = decode(v).unwrap().remove(0).kind else { panic!() };
+        let EventKind::MessagePosted { message, .. } = decode(v).unwrap().remove(0).kind else {
+            panic!()
+        };
         assert_eq!(message.segments.len(), 5);
-        assert_eq!(message.segments[1], Segment::Mention { member: "u2".into(), name: Some("小李".into()) });
+        assert_eq!(
+            message.segments[1],
+            Segment::Mention {
+                member: "u2".into(),
+                name: Some("小李".into())
+            }
+        );
         assert_eq!(message.plain_text(), "hi @小李@全体成员");
     }
 
@@ -534,11 +662,20 @@ mod tests {
         let mut second = issue_example();
         second["id"] = json!("e2");
         let events = decode(json!([issue_example(), second])).unwrap();
-        assert_eq!(events.iter().map(|e| e.origin.event_id.as_str()).collect::<Vec<_>>(), ["e1", "e2"]);
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| e.origin.event_id.as_str())
+                .collect::<Vec<_>>(),
+            ["e1", "e2"]
+        );
 
         let mut bad = issue_example();
         bad["message"].as_object_mut().unwrap().remove("id");
-        assert_eq!(field_of(json!([issue_example(), issue_example(), bad])), "[2].message.id");
+        assert_eq!(
+            field_of(json!([issue_example(), issue_example(), bad])),
+            "[2].message.id"
+        );
     }
 
     #[test]
@@ -551,7 +688,11 @@ mod tests {
         v["group"]["id"] = json!(42);
         let error = decode(v).unwrap_err();
         assert_eq!(error.field, "group.id");
-        assert!(error.message.contains("expected a string"), "{}", error.message);
+        assert!(
+            error.message.contains("expected a string"),
+            "{}",
+            error.message
+        );
 
         let mut v = issue_example();
         v["time"] = json!("2026-11-22 10:00");
@@ -591,10 +732,21 @@ mod tests {
     #[test]
     fn bodies_that_are_not_events_say_so() {
         let connector = ConnectorId::new("shop");
-        assert_eq!(decode_event(&connector, b"").unwrap_err().message, "the body is empty; send one event object or an array of them");
-        assert!(decode_event(&connector, b"{\"id\":").unwrap_err().message.starts_with("not valid JSON"));
+        assert_eq!(
+            decode_event(&connector, b"").unwrap_err().message,
+            "the body is empty; send one event object or an array of them"
+        );
+        assert!(
+            decode_event(&connector, b"{\"id\":")
+                .unwrap_err()
+                .message
+                .starts_with("not valid JSON")
+        );
         assert_eq!(decode_event(&connector, b"[]").unwrap_err().field, "");
-        assert_eq!(decode_event(&connector, b"7").unwrap_err().message, "expected an event object, found a number");
+        assert_eq!(
+            decode_event(&connector, b"7").unwrap_err().message,
+            "expected an event object, found a number"
+        );
         assert_eq!(decode_event(&connector, b"[1]").unwrap_err().field, "[0]");
     }
 
@@ -602,14 +754,27 @@ mod tests {
     fn wire_segments_round_trip_through_core_segments() {
         for wire in [
             WireSegment::Text { text: "a".into() },
-            WireSegment::Mention { id: "u".into(), name: None },
+            WireSegment::Mention {
+                id: "u".into(),
+                name: None,
+            },
             WireSegment::MentionAll,
-            WireSegment::Image { url: Some("http://x".into()) },
+            WireSegment::Image {
+                url: Some("http://x".into()),
+            },
             WireSegment::Link { url: "l".into() },
-            WireSegment::Card { kind: "k".into(), title: None, url: None },
-            WireSegment::Reply { message_id: "m".into() },
+            WireSegment::Card {
+                kind: "k".into(),
+                title: None,
+                url: None,
+            },
+            WireSegment::Reply {
+                message_id: "m".into(),
+            },
             WireSegment::File { name: "f".into() },
-            WireSegment::Other { kind: "poke".into() },
+            WireSegment::Other {
+                kind: "poke".into(),
+            },
         ] {
             let core: Segment = wire.clone().into();
             assert_eq!(WireSegment::from(&core), wire);

@@ -20,11 +20,14 @@ fn limit(requested: Option<u32>) -> u32 {
 }
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
+    query
+        .map(|Query(q)| q)
+        .map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
 }
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|r| ApiError::bad_request("invalid_json", r.body_text()))
+    body.map(|Json(b)| b)
+        .map_err(|r| ApiError::bad_request("invalid_json", r.body_text()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +38,11 @@ pub struct TasksQuery {
 
 fn task_status(name: &str) -> Result<TaskStatus, ApiError> {
     TaskStatus::from_name(name).ok_or_else(|| {
-        ApiError::bad_request("invalid_status", format!("unknown status `{name}`; one of: open, done, dismissed")).with_field("status")
+        ApiError::bad_request(
+            "invalid_status",
+            format!("unknown status `{name}`; one of: open, done, dismissed"),
+        )
+        .with_field("status")
     })
 }
 
@@ -45,8 +52,17 @@ pub async fn list_tasks(
     q: Result<Query<TasksQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
-    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(task_status).transpose()?;
-    let tasks: Vec<StaffTask> = state.engine.store().list_tasks(status, limit(q.limit)).await?;
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(task_status)
+        .transpose()?;
+    let tasks: Vec<StaffTask> = state
+        .engine
+        .store()
+        .list_tasks(status, limit(q.limit))
+        .await?;
     Ok(Json(json!({ "tasks": tasks })))
 }
 
@@ -66,13 +82,25 @@ pub async fn set_task_status(
 ) -> Result<Json<Value>, ApiError> {
     let body = json_body(body)?;
     let status = task_status(&body.status)?;
-    let by = body.by.as_deref().map(str::trim).filter(|b| !b.is_empty()).unwrap_or("api");
+    let by = body
+        .by
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .unwrap_or("api");
     let id = TaskId::new(id);
     let now = state.engine.clock().now();
-    let task = state.engine.store().set_task_status(&id, status, &format!("operator:{by}"), now).await.map_err(|e| match e {
-        qunzhu_core::StoreError::NotFound(_) => ApiError::not_found("unknown_task", format!("no staff task `{id}`")),
-        other => other.into(),
-    })?;
+    let task = state
+        .engine
+        .store()
+        .set_task_status(&id, status, &format!("operator:{by}"), now)
+        .await
+        .map_err(|e| match e {
+            qunzhu_core::StoreError::NotFound(_) => {
+                ApiError::not_found("unknown_task", format!("no staff task `{id}`"))
+            }
+            other => other.into(),
+        })?;
     Ok(Json(json!({ "task": task })))
 }
 
@@ -92,10 +120,18 @@ pub async fn list_audit(
     let group = match q.group.as_deref().filter(|g| !g.is_empty()) {
         None => None,
         Some(text) => Some(GroupKey::parse(text).ok_or_else(|| {
-            ApiError::bad_request("invalid_group", "a group is written `connector/group`, e.g. `shop/g1`").with_field("group")
+            ApiError::bad_request(
+                "invalid_group",
+                "a group is written `connector/group`, e.g. `shop/g1`",
+            )
+            .with_field("group")
         })?),
     };
-    let entries = state.engine.store().list_audit(group.as_ref(), limit(q.limit)).await?;
+    let entries = state
+        .engine
+        .store()
+        .list_audit(group.as_ref(), limit(q.limit))
+        .await?;
     Ok(Json(json!({ "entries": entries })))
 }
 
@@ -143,10 +179,19 @@ pub async fn put_rulebook(
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
     let value = json_body(body)?;
-    let rulebook = Rulebook::from_json_value(value).map_err(|problems| ApiError::invalid_rulebook(&problems))?;
-    let author = q.author.as_deref().map(str::trim).filter(|a| !a.is_empty()).unwrap_or("api");
+    let rulebook = Rulebook::from_json_value(value)
+        .map_err(|problems| ApiError::invalid_rulebook(&problems))?;
+    let author = q
+        .author
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or("api");
     let note = q.note.as_deref().unwrap_or_default();
-    let saved = state.engine.save_rulebook(rulebook, &format!("operator:{author}"), note).await?;
+    let saved = state
+        .engine
+        .save_rulebook(rulebook, &format!("operator:{author}"), note)
+        .await?;
     Ok(Json(rulebook_body(&saved)))
 }
 
@@ -176,10 +221,22 @@ pub async fn rollback(
     q: Result<Query<SaveQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
-    let version: i64 = version
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_version", format!("`{version}` is not a version number")).with_field("version"))?;
-    let author = q.author.as_deref().map(str::trim).filter(|a| !a.is_empty()).unwrap_or("api");
-    let saved = state.engine.rollback_rulebook(version, &format!("operator:{author}")).await?;
+    let version: i64 = version.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_version",
+            format!("`{version}` is not a version number"),
+        )
+        .with_field("version")
+    })?;
+    let author = q
+        .author
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or("api");
+    let saved = state
+        .engine
+        .rollback_rulebook(version, &format!("operator:{author}"))
+        .await?;
     Ok(Json(rulebook_body(&saved)))
 }

@@ -11,7 +11,9 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use qunzhu_connectors::bridge::{self, ActionFeed, ActionResult, BridgeConfig, EventsResponse, WireAction};
+use qunzhu_connectors::bridge::{
+    self, ActionFeed, ActionResult, BridgeConfig, EventsResponse, WireAction,
+};
 use qunzhu_connectors::outbox::OutboxSettings;
 use qunzhu_core::store::{ActionStatus, AttemptResult};
 use qunzhu_core::{ActionId, ConnectorId, NewAuditEntry};
@@ -32,9 +34,16 @@ const MAX_FEED_LIMIT: u32 = 500;
 const FEED_RECHECK: Duration = Duration::from_secs(1);
 
 /// Finds the bridge and checks its bearer token.
-fn authorize<'s>(state: &'s AppState, id: &str, headers: &HeaderMap) -> Result<&'s BridgeConfig, ApiError> {
+fn authorize<'s>(
+    state: &'s AppState,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<&'s BridgeConfig, ApiError> {
     let Some(config) = state.bridges.get(&ConnectorId::new(id)) else {
-        return Err(ApiError::not_found("unknown_connector", format!("no bridge connector named `{id}` is configured")));
+        return Err(ApiError::not_found(
+            "unknown_connector",
+            format!("no bridge connector named `{id}` is configured"),
+        ));
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -45,7 +54,9 @@ fn authorize<'s>(state: &'s AppState, id: &str, headers: &HeaderMap) -> Result<&
     match presented {
         Some(token) if config.token.matches(token) => Ok(config),
         Some(_) => Err(unauthorized("the bearer token is wrong")),
-        None => Err(unauthorized("missing `Authorization: Bearer <token>` header")),
+        None => Err(unauthorized(
+            "missing `Authorization: Bearer <token>` header",
+        )),
     }
 }
 
@@ -115,9 +126,17 @@ pub async fn get_actions(
     let Query(query) = query.map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))?;
     let after = match query.after.as_deref().map(str::trim) {
         None | Some("") => 0,
-        Some(text) => text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "`after` must be a cursor returned by this endpoint").with_field("after")
-        })?,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_cursor",
+                    "`after` must be a cursor returned by this endpoint",
+                )
+                .with_field("after")
+            })?,
     };
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_FEED_LIMIT);
@@ -142,8 +161,15 @@ pub async fn get_actions(
         let cursor = fresh.last().map_or(after, |e| e.seq);
         let timed_out = tokio::time::Instant::now() >= deadline || *stopping.borrow();
         if !fresh.is_empty() || !retries.is_empty() || timed_out {
-            let actions = retries.iter().chain(&fresh).map(WireAction::from_entry).collect();
-            return Ok(Json(ActionFeed { actions, cursor: cursor.to_string() }));
+            let actions = retries
+                .iter()
+                .chain(&fresh)
+                .map(WireAction::from_entry)
+                .collect();
+            return Ok(Json(ActionFeed {
+                actions,
+                cursor: cursor.to_string(),
+            }));
         }
         let recheck = (tokio::time::Instant::now() + FEED_RECHECK).min(deadline);
         tokio::select! {
@@ -176,46 +202,78 @@ pub async fn post_result(
 ) -> Result<Json<ResultAnswer>, ApiError> {
     let config = authorize(&state, &id, &headers)?;
     let body = body.map_err(|r| body_error(&r))?;
-    let report: ActionResult = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let error = ApiError::bad_request("invalid_result", e.inner().to_string());
-            if path == "." { error } else { error.with_field(path) }
-        })?;
+    let report: ActionResult =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let error = ApiError::bad_request("invalid_result", e.inner().to_string());
+                if path == "." {
+                    error
+                } else {
+                    error.with_field(path)
+                }
+            })?;
     let connector = config.connector_id();
     let action_id = ActionId::new(action_id);
     let store = state.engine.store();
-    let unknown = || ApiError::not_found("unknown_action", format!("bridge `{connector}` has no action `{action_id}`"));
+    let unknown = || {
+        ApiError::not_found(
+            "unknown_action",
+            format!("bridge `{connector}` has no action `{action_id}`"),
+        )
+    };
     let entry = store.get_action(&action_id).await?.ok_or_else(unknown)?;
     if entry.action.group.connector != connector {
         return Err(unknown());
     }
     if matches!(entry.status, ActionStatus::Delivered | ActionStatus::Failed) {
         // A repeated report (the bridge retried its request): the first outcome stands.
-        return Ok(Json(ResultAnswer { id: action_id.0, status: entry.status, attempts: entry.attempts }));
+        return Ok(Json(ResultAnswer {
+            id: action_id.0,
+            status: entry.status,
+            attempts: entry.attempts,
+        }));
     }
     let now = state.engine.clock().now();
     let settings = OutboxSettings::default();
     let failures = entry.attempts + 1;
-    let error_text = report.error.clone().unwrap_or_else(|| "unspecified error".into());
+    let error_text = report
+        .error
+        .clone()
+        .unwrap_or_else(|| "unspecified error".into());
     let (result, summary) = if report.ok {
-        (AttemptResult::Delivered, format!("桥接端报告已执行：{}", entry.action.kind.name()))
+        (
+            AttemptResult::Delivered,
+            format!("桥接端报告已执行：{}", entry.action.kind.name()),
+        )
     } else if report.retry && failures < settings.max_attempts {
         let mut delay = settings.backoff(failures);
         if let Some(secs) = report.retry_after_secs {
             delay = delay.max(Duration::from_secs(secs.min(86_400)));
         }
-        let next_attempt_at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        let next_attempt_at =
+            now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
         let summary = format!(
             "桥接端报告第 {failures} 次执行失败，{} 秒后重试：{}（{error_text}）",
             delay.as_secs(),
             entry.action.kind.name()
         );
-        (AttemptResult::Retry { next_attempt_at, error: error_text.clone() }, summary)
+        (
+            AttemptResult::Retry {
+                next_attempt_at,
+                error: error_text.clone(),
+            },
+            summary,
+        )
     } else {
         (
-            AttemptResult::Failed { error: error_text.clone() },
-            format!("桥接端报告执行失败，不再重试：{}（{error_text}）", entry.action.kind.name()),
+            AttemptResult::Failed {
+                error: error_text.clone(),
+            },
+            format!(
+                "桥接端报告执行失败，不再重试：{}（{error_text}）",
+                entry.action.kind.name()
+            ),
         )
     };
     let audit = NewAuditEntry {
@@ -229,7 +287,13 @@ pub async fn post_result(
         summary,
         detail: None,
     };
-    let updated = store.record_attempt(&action_id, &result, now, Some(&audit)).await?;
+    let updated = store
+        .record_attempt(&action_id, &result, now, Some(&audit))
+        .await?;
     info!(connector = %connector, action = %action_id, status = updated.status.name(), "bridge reported an action result");
-    Ok(Json(ResultAnswer { id: action_id.0, status: updated.status, attempts: updated.attempts }))
+    Ok(Json(ResultAnswer {
+        id: action_id.0,
+        status: updated.status,
+        attempts: updated.attempts,
+    }))
 }

@@ -31,7 +31,13 @@ pub struct ProblemBody {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, problems: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            problems: Vec::new(),
+        }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -50,19 +56,31 @@ impl ApiError {
     /// Logs `detail` and answers a bare 500: the client learns nothing internal.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         error!(error = %detail, "request failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "内部错误，详情见服务器日志 (internal error; see the server log)")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "内部错误，详情见服务器日志 (internal error; see the server log)",
+        )
     }
 
     pub fn invalid_rulebook(problems: &[Problem]) -> Self {
         let mut error = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_rulebook",
-            format!("规则手册有 {} 处问题，未保存 (the rulebook has {} problem(s); nothing was saved)", problems.len(), problems.len()),
+            format!(
+                "规则手册有 {} 处问题，未保存 (the rulebook has {} problem(s); nothing was saved)",
+                problems.len(),
+                problems.len()
+            ),
         );
         error.problems = problems
             .iter()
             .map(|p| ProblemBody {
-                path: if p.path.is_empty() { String::new() } else { p.dotted_path() },
+                path: if p.path.is_empty() {
+                    String::new()
+                } else {
+                    p.dotted_path()
+                },
                 message: p.message.clone(),
             })
             .collect();
@@ -86,9 +104,11 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(_) => {
-                Self::new(StatusCode::CONFLICT, "conflict", "别人刚刚改过，请刷新后重试 (someone changed it first; reload and retry)")
-            }
+            StoreError::Conflict(_) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "别人刚刚改过，请刷新后重试 (someone changed it first; reload and retry)",
+            ),
             other => Self::internal(other),
         }
     }
@@ -97,7 +117,9 @@ impl From<StoreError> for ApiError {
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
-            EngineError::UnknownConnector(id) => Self::not_found("unknown_connector", format!("no connector named `{id}`")),
+            EngineError::UnknownConnector(id) => {
+                Self::not_found("unknown_connector", format!("no connector named `{id}`"))
+            }
             EngineError::ShuttingDown => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -113,7 +135,9 @@ impl From<RulebookError> for ApiError {
     fn from(error: RulebookError) -> Self {
         match error {
             RulebookError::Invalid(problems) => Self::invalid_rulebook(&problems),
-            RulebookError::UnknownVersion(v) => Self::not_found("unknown_version", format!("no rulebook version {v}")),
+            RulebookError::UnknownVersion(v) => {
+                Self::not_found("unknown_version", format!("no rulebook version {v}"))
+            }
             RulebookError::Store(e) => e.into(),
         }
     }

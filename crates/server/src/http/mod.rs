@@ -42,9 +42,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(engine: Engine, bridges: impl IntoIterator<Item = BridgeConfig>, sandbox: Arc<SandboxConnector>) -> Self {
+    pub fn new(
+        engine: Engine,
+        bridges: impl IntoIterator<Item = BridgeConfig>,
+        sandbox: Arc<SandboxConnector>,
+    ) -> Self {
         let bridges = bridges.into_iter().map(|b| (b.connector_id(), b)).collect();
-        Self { engine, bridges: Arc::new(bridges), sandbox, stopping: Arc::new(watch::channel(false).0) }
+        Self {
+            engine,
+            bridges: Arc::new(bridges),
+            sandbox,
+            stopping: Arc::new(watch::channel(false).0),
+        }
     }
 
     /// Tells waiting long polls to answer now (called when shutdown begins).
@@ -55,7 +64,10 @@ impl AppState {
 
 impl FromRef<AppState> for sandbox::SandboxState {
     fn from_ref(state: &AppState) -> Self {
-        Self { engine: state.engine.clone(), sandbox: state.sandbox.clone() }
+        Self {
+            engine: state.engine.clone(),
+            sandbox: state.sandbox.clone(),
+        }
     }
 }
 
@@ -64,14 +76,20 @@ pub fn router(state: AppState) -> Router {
     let bridge_routes = Router::new()
         .route("/api/v1/bridge/{id}/events", post(bridge::post_events))
         .route("/api/v1/bridge/{id}/actions", get(bridge::get_actions))
-        .route("/api/v1/bridge/{id}/actions/{action_id}/result", post(bridge::post_result))
+        .route(
+            "/api/v1/bridge/{id}/actions/{action_id}/result",
+            post(bridge::post_result),
+        )
         .layer(DefaultBodyLimit::max(bridge::MAX_EVENTS_BODY_BYTES));
     let admin_routes = Router::new()
         .route("/api/v1/tasks", get(admin::list_tasks))
         .route("/api/v1/tasks/{id}/status", post(admin::set_task_status))
         .route("/api/v1/audit", get(admin::list_audit))
         .route("/api/v1/groups", get(admin::list_groups))
-        .route("/api/v1/rulebook", get(admin::get_rulebook).put(admin::put_rulebook))
+        .route(
+            "/api/v1/rulebook",
+            get(admin::get_rulebook).put(admin::put_rulebook),
+        )
         .route("/api/v1/rulebook/versions", get(admin::list_versions))
         .route("/api/v1/rulebook/rollback/{version}", post(admin::rollback));
     Router::new()
