@@ -16,13 +16,15 @@ pub struct BridgeConfig {
     pub token: Secret,
     /// What the bridge can do on its platform. Everything else becomes a staff task.
     /// Allowed: send, reply, mention, delete, mute, kick, ban, approve_join,
-    /// set_announcement, direct_message, notify_staff.
+    /// set_announcement, direct_message, notify_staff. `mention` is always implied: sent
+    /// messages carry mention segments next to their plain text, and the bridge renders
+    /// them as its platform allows.
     #[serde(default = "default_capabilities")]
     pub capabilities: Vec<String>,
 }
 
 fn default_capabilities() -> Vec<String> {
-    vec!["send".into(), "reply".into(), "mention".into()]
+    vec!["send".into(), "reply".into()]
 }
 
 impl BridgeConfig {
@@ -30,13 +32,33 @@ impl BridgeConfig {
         ConnectorId::new(self.id.clone())
     }
 
-    /// The declared capabilities; unknown names are reported by the config validator and
-    /// skipped here.
+    /// The declared capabilities plus `mention`; unknown names are reported by the config
+    /// validator and skipped here.
     pub fn capabilities(&self) -> Capabilities {
         Capabilities::new(
             self.capabilities
                 .iter()
-                .filter_map(|name| Capability::from_name(name)),
+                .filter_map(|name| Capability::from_name(name))
+                .chain([Capability::Mention]),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridge_always_gets_real_mentions_and_only_the_declared_actions() {
+        let config = BridgeConfig {
+            id: "shop".into(),
+            token: Secret::new("t"),
+            capabilities: vec!["send".into(), "delete".into(), "teleport".into()],
+        };
+        let capabilities = config.capabilities();
+        assert!(capabilities.can(Capability::Mention));
+        assert!(capabilities.can(Capability::Delete));
+        assert!(!capabilities.can(Capability::Mute));
+        assert_eq!(capabilities.actions.len(), 3);
     }
 }
