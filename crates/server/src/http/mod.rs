@@ -59,6 +59,7 @@ impl AppState {
     /// Tells waiting long polls to answer now (called when shutdown begins).
     pub fn begin_shutdown(&self) {
         self.stopping.send_replace(true);
+        self.sandbox.begin_shutdown();
     }
 }
 
