@@ -22,10 +22,10 @@ pub mod versions;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use qunzhu_core::store::{Accepted, RulebookVersion};
-use qunzhu_core::{Action, Capabilities, Clock, ConnectorId, Event, StaffTask, Store, StoreError};
+use qunzhu_core::store::{Accepted, GroupRecord, RulebookVersion};
+use qunzhu_core::{Action, Capabilities, Clock, ConnectorId, Event, GroupKey, StaffTask, Store, StoreError};
 use thiserror::Error;
 use tokio::sync::{oneshot, watch};
 use tracing::{info, warn};
@@ -80,11 +80,34 @@ pub(crate) struct Core {
     pub(crate) locale: Locale,
     rulebook: RwLock<Arc<CompiledRulebook>>,
     pub(crate) outbox_changed: watch::Sender<u64>,
+    /// Groups recently written to the store, so a busy group costs one write a minute, not
+    /// one per message.
+    groups: Mutex<HashMap<GroupKey, GroupRecord>>,
 }
+
+/// How stale a group's `last_seen` may get before it is written again.
+const GROUP_TOUCH_INTERVAL_SECS: i64 = 60;
 
 impl Core {
     pub(crate) fn rulebook(&self) -> Arc<CompiledRulebook> {
         self.rulebook.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The group's record, writing it to the store when it is new, renamed, or its
+    /// `last_seen` is more than a minute old.
+    pub(crate) async fn touch_group(&self, key: &GroupKey, event: &Event) -> Result<GroupRecord, StoreError> {
+        let name = event.group_name.as_deref();
+        let cached = self.groups.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(key).cloned();
+        if let Some(group) = cached {
+            let renamed = name.is_some_and(|n| group.name.as_deref() != Some(n));
+            let fresh = event.time - group.last_seen < chrono::Duration::seconds(GROUP_TOUCH_INTERVAL_SECS);
+            if !renamed && fresh {
+                return Ok(group);
+            }
+        }
+        let group = self.store.touch_group(key, name, event.time).await?;
+        self.groups.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key.clone(), group.clone());
+        Ok(group)
     }
 
     fn set_rulebook(&self, compiled: CompiledRulebook) {
@@ -123,6 +146,7 @@ impl Engine {
             locale: config.locale,
             rulebook: RwLock::new(Arc::new(rulebook)),
             outbox_changed,
+            groups: Mutex::default(),
         });
         let dispatcher = Arc::new(dispatcher::Dispatcher::start(core.clone(), config.partitions, config.queue_depth));
         let engine = Self { core, dispatcher, closing: Arc::new(AtomicBool::new(false)), rulebook_edit: Arc::default() };

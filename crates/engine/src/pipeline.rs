@@ -17,7 +17,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         .connectors
         .get(&key.connector)
         .ok_or_else(|| EngineError::UnknownConnector(key.connector.clone()))?;
-    let group = core.store.touch_group(&key, event.group_name.as_deref(), event.time).await?;
+    let group = core.touch_group(&key, event).await?;
     let rulebook = core.rulebook();
     let resolved = rulebook.settings_for(&key);
     let analysis = Analysis::of(event);

@@ -238,3 +238,17 @@ async fn english_operators_get_english_welcomes_and_task_steps() {
     let processed = engine.submit(join("g1", "e1", "u1", "Wang")).await.unwrap();
     assert!(processed.tasks[0].step.starts_with("In group “粉丝1群”, post:\nWelcome @Wang to 粉丝1群!"), "{}", processed.tasks[0].step);
 }
+
+#[tokio::test]
+async fn a_renamed_group_is_stored_under_its_new_name_at_once() {
+    let (engine, store) = engine_with(Capabilities::all()).await;
+    engine.submit(join("g1", "e1", "u1", "小王")).await.unwrap();
+    let mut renamed = join("g1", "e2", "u2", "小李");
+    renamed.group_name = Some("粉丝1群（新）".into());
+    let processed = engine.submit(renamed).await.unwrap();
+    let text = Message { id: "x".into(), segments: send_segments(&processed.actions[0].kind).to_vec() }.plain_text();
+    assert!(text.contains("粉丝1群（新）"), "{text}");
+    let groups = store.list_groups().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name.as_deref(), Some("粉丝1群（新）"));
+}
