@@ -493,7 +493,7 @@ fn sample() -> Config {
         connectors: vec![ConnectorConfig::Bridge(BridgeConfig {
             id: "shop".into(),
             token: Secret::new("change-me"),
-            capabilities: ["send", "reply", "mention", "delete", "mute", "kick", "approve_join"].map(String::from).to_vec(),
+            capabilities: ["send", "reply", "delete", "mute", "kick", "approve_join"].map(String::from).to_vec(),
         })],
         ..Config::default()
     }

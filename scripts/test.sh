@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The one test command for qunzhu (README, CI): `bash scripts/test.sh`.
+#
+# 1. Uses the shared build cache /var/cache/qunzhu-target unless CARGO_TARGET_DIR is set.
+# 2. Makes sure the tools exist: clippy, cargo-nextest (installed with cargo when missing;
+#    falls back to `cargo test` if that fails).
+# 3. Starts a throwaway PostgreSQL (scripts/postgres-test-server.sh installs it from Debian
+#    when missing) for the store story tests, unless QUNZHU_TEST_POSTGRES_URL is already set;
+#    stops it on exit, whatever happens. QUNZHU_SKIP_POSTGRES=1 skips it (local runs only).
+# 4. Runs every test of the workspace (unit, integration, property, store stories, whole-app,
+#    CLI), the doc tests, then clippy with warnings as errors.
+#
+# Extra arguments go to `cargo nextest run`, e.g. `bash scripts/test.sh -p qunzhu`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started_at=$SECONDS
+
+log() { echo "test.sh: $*" >&2; }
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/qunzhu-target}"
+if ! mkdir -p "$CARGO_TARGET_DIR" 2>/dev/null || [[ ! -w "$CARGO_TARGET_DIR" ]]; then
+    log "cannot write to $CARGO_TARGET_DIR; building in ./target instead"
+    export CARGO_TARGET_DIR="$PWD/target"
+fi
+if [[ "${CI:-}" == "true" ]]; then
+    export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+fi
+log "build cache: $CARGO_TARGET_DIR"
+
+# --- tools -------------------------------------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1; then
+    log "Rust is required (cargo not found): install it from https://rustup.rs"
+    exit 1
+fi
+if ! cargo clippy --version >/dev/null 2>&1; then
+    log "installing clippy"
+    rustup component add clippy
+fi
+runner=nextest
+if ! cargo nextest --version >/dev/null 2>&1; then
+    log "cargo-nextest is missing; installing it"
+    if ! cargo install --locked cargo-nextest; then
+        log "could not install cargo-nextest; running the tests with cargo test"
+        runner=test
+    fi
+fi
+
+# --- PostgreSQL for the store story tests ------------------------------------------------
+pg_stop=""
+pg_log=""
+cleanup() {
+    local status=$?
+    if [[ -n "$pg_stop" ]]; then
+        log "stopping the test PostgreSQL"
+        eval "$pg_stop" >/dev/null 2>&1 || log "could not stop PostgreSQL with: $pg_stop"
+    fi
+    [[ -n "$pg_log" ]] && rm -f "$pg_log"
+    log "finished in $((SECONDS - started_at))s with status $status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ -n "${QUNZHU_TEST_POSTGRES_URL:-}" ]]; then
+    log "using the PostgreSQL at QUNZHU_TEST_POSTGRES_URL"
+elif [[ "${QUNZHU_SKIP_POSTGRES:-}" == "1" && "${CI:-}" != "true" ]]; then
+    log "QUNZHU_SKIP_POSTGRES=1: the PostgreSQL store tests will not run"
+else
+    pg_log="$(mktemp)"
+    if ! exports="$(bash scripts/postgres-test-server.sh 2>"$pg_log")"; then
+        cat "$pg_log" >&2
+        log "could not start PostgreSQL for the store tests (see above)"
+        exit 1
+    fi
+    cat "$pg_log" >&2
+    eval "$exports"
+    # The server script says how to stop what it started; prefer a variable if it sets one.
+    pg_stop="${QUNZHU_TEST_POSTGRES_STOP:-$(sed -n 's/^postgres-test-server: stop it with: //p' "$pg_log" | tail -n 1)}"
+    if [[ -z "$pg_stop" ]]; then
+        log "warning: do not know how to stop the test PostgreSQL; it keeps running"
+    fi
+    if [[ -z "${QUNZHU_TEST_POSTGRES_URL:-}" ]]; then
+        log "scripts/postgres-test-server.sh did not export QUNZHU_TEST_POSTGRES_URL"
+        exit 1
+    fi
+    export QUNZHU_TEST_POSTGRES_URL
+    log "PostgreSQL for tests: $QUNZHU_TEST_POSTGRES_URL"
+fi
+
+# --- tests and lints ---------------------------------------------------------------------
+if [[ "$runner" == "nextest" ]]; then
+    log "cargo nextest run --workspace --all-targets $*"
+    cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+else
+    log "cargo test --workspace --all-targets"
+    cargo test --workspace --all-targets --no-fail-fast
+fi
+log "doc tests"
+cargo test --workspace --doc
+log "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+log "all tests and lints passed"
