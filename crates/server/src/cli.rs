@@ -146,7 +146,9 @@ impl StoreArgs {
         let found = Path::new(DEFAULT_CONFIG_FILE);
         let (mut config, source) = match &self.config {
             Some(path) => (Config::load(path)?, ConfigSource::Given(path.clone())),
-            None if found.is_file() => (Config::load(found)?, ConfigSource::Found(found.to_owned())),
+            None if found.is_file() => {
+                (Config::load(found)?, ConfigSource::Found(found.to_owned()))
+            }
             None => (Config::default(), ConfigSource::Defaults),
         };
         if let Some(database) = &self.database {
@@ -157,14 +159,22 @@ impl StoreArgs {
         }
         let problems = config.validate();
         if !problems.is_empty() {
-            bail!("the configuration (file and flags) has {} problem(s):\n{}", problems.len(), lines(&problems));
+            bail!(
+                "the configuration (file and flags) has {} problem(s):\n{}",
+                problems.len(),
+                lines(&problems)
+            );
         }
         Ok((config, source))
     }
 }
 
 fn lines(problems: &[Problem]) -> String {
-    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Carries out a command.
@@ -191,7 +201,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("could not start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
 }
 
 /// Logs to standard error; `RUST_LOG` wins over the configured level.
@@ -200,16 +213,26 @@ fn init_logging(level: &str) {
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Fails only when a subscriber is already set (tests calling `run` twice): keep that one.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn init(path: &Path, force: bool) -> anyhow::Result<ExitCode> {
     if path.exists() && !force {
-        eprintln!("error: {} already exists here; keep it, or overwrite it with `qunzhu init --force`", path.display());
+        eprintln!(
+            "error: {} already exists here; keep it, or overwrite it with `qunzhu init --force`",
+            path.display()
+        );
         return Ok(ExitCode::FAILURE);
     }
-    std::fs::write(path, example_toml())
-        .with_context(|| format!("could not write {}; check that this folder is writable", path.display()))?;
+    std::fs::write(path, example_toml()).with_context(|| {
+        format!(
+            "could not write {}; check that this folder is writable",
+            path.display()
+        )
+    })?;
     println!(
         "wrote {0}: every key is documented in it and optional. Check it with `qunzhu config check {0}`, then run `qunzhu serve`.",
         path.display()
@@ -218,8 +241,12 @@ fn init(path: &Path, force: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read {}; check the path (create a config with `qunzhu init`)", path.display()))?;
+    let source = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "could not read {}; check the path (create a config with `qunzhu init`)",
+            path.display()
+        )
+    })?;
     match Config::from_toml(&source) {
         Ok(config) => {
             println!("OK: {} is valid", path.display());
@@ -229,8 +256,19 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
                 None => println!("  database:   SQLite at {}", config.sqlite_path().display()),
             }
             println!("  locale:     {}", config.locale.tag());
-            let connectors: Vec<String> = config.connectors.iter().map(|c| format!("{} ({})", c.id(), c.kind())).collect();
-            println!("  connectors: {}", if connectors.is_empty() { "none besides the sandbox".to_owned() } else { connectors.join(", ") });
+            let connectors: Vec<String> = config
+                .connectors
+                .iter()
+                .map(|c| format!("{} ({})", c.id(), c.kind()))
+                .collect();
+            println!(
+                "  connectors: {}",
+                if connectors.is_empty() {
+                    "none besides the sandbox".to_owned()
+                } else {
+                    connectors.join(", ")
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -249,7 +287,9 @@ async fn serve(config: Config, source: ConfigSource) -> anyhow::Result<ExitCode>
         ConfigSource::Found(path) => {
             info!(file = %path.display(), "using the config file found in the current folder (pass --config to use another)")
         }
-        ConfigSource::Defaults => info!("no config file: using the defaults (`qunzhu init` writes an example qunzhu.toml)"),
+        ConfigSource::Defaults => info!(
+            "no config file: using the defaults (`qunzhu init` writes an example qunzhu.toml)"
+        ),
     }
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
         format!(
@@ -268,24 +308,52 @@ async fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
             let (store, current) = open(&config).await?;
             let head = store.rulebook_version(current.version).await?;
             store.close().await;
-            let body = current.rulebook.to_toml().context("the rulebook could not be written as TOML")?;
-            let mut text = format!("# qunzhu rulebook, version {}, exported {}\n", current.version, Utc::now().format("%Y-%m-%d %H:%M:%S UTC"));
+            let body = current
+                .rulebook
+                .to_toml()
+                .context("the rulebook could not be written as TOML")?;
+            let mut text = format!(
+                "# qunzhu rulebook, version {}, exported {}\n",
+                current.version,
+                Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+            );
             if let Some(head) = head {
-                text.push_str(&format!("# version {} saved {} by {}: {}\n", head.version, head.time.format("%Y-%m-%d %H:%M:%S UTC"), head.author, head.note));
+                text.push_str(&format!(
+                    "# version {} saved {} by {}: {}\n",
+                    head.version,
+                    head.time.format("%Y-%m-%d %H:%M:%S UTC"),
+                    head.author,
+                    head.note
+                ));
             }
-            text.push_str("# Edit it, then save it as a new version with `qunzhu rules import FILE`.\n\n");
+            text.push_str(
+                "# Edit it, then save it as a new version with `qunzhu rules import FILE`.\n\n",
+            );
             text.push_str(&body);
             match file {
                 Some(path) => {
-                    std::fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))?;
-                    eprintln!("wrote rulebook version {} to {}", current.version, path.display());
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("could not write {}", path.display()))?;
+                    eprintln!(
+                        "wrote rulebook version {} to {}",
+                        current.version,
+                        path.display()
+                    );
                 }
-                None => std::io::stdout().write_all(text.as_bytes()).context("could not write to standard output")?,
+                None => std::io::stdout()
+                    .write_all(text.as_bytes())
+                    .context("could not write to standard output")?,
             }
             Ok(ExitCode::SUCCESS)
         }
-        RulesCommand::Import { file, store, note, author } => {
-            let source = std::fs::read_to_string(&file).with_context(|| format!("could not read {}; check the path", file.display()))?;
+        RulesCommand::Import {
+            file,
+            store,
+            note,
+            author,
+        } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("could not read {}; check the path", file.display()))?;
             // Checked before the database is even opened: a bad file changes nothing.
             let rulebook = match Rulebook::from_toml(&source) {
                 Ok(rulebook) => rulebook,
@@ -295,22 +363,40 @@ async fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
             let (store, current) = open(&config).await?;
             if rulebook == current.rulebook {
                 store.close().await;
-                println!("{} is the same as rulebook version {}; nothing to save", file.display(), current.version);
+                println!(
+                    "{} is the same as rulebook version {}; nothing to save",
+                    file.display(),
+                    current.version
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             let changes = rulebook.changes_from(&current.rulebook);
             let note = note.unwrap_or_else(|| format!("imported from {}", file.display()));
-            let saved = versions::save(store.as_ref(), &current, rulebook, &author_or_user(author), &note, Utc::now()).await;
+            let saved = versions::save(
+                store.as_ref(),
+                &current,
+                rulebook,
+                &author_or_user(author),
+                &note,
+                Utc::now(),
+            )
+            .await;
             store.close().await;
             match saved {
                 Ok(saved) => {
-                    println!("saved rulebook version {} ({} change(s)):", saved.version, changes.len());
+                    println!(
+                        "saved rulebook version {} ({} change(s)):",
+                        saved.version,
+                        changes.len()
+                    );
                     for change in changes {
                         println!("  {change}");
                     }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(RulebookError::Invalid(problems)) => Ok(report_rulebook_problems(&file, &problems)),
+                Err(RulebookError::Invalid(problems)) => {
+                    Ok(report_rulebook_problems(&file, &problems))
+                }
                 Err(error) => Err(rulebook_error(error)),
             }
         }
@@ -320,7 +406,11 @@ async fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
             let listed = store.rulebook_versions(limit).await;
             store.close().await;
             for version in listed? {
-                let changes = if version.changes.is_empty() { String::new() } else { format!("  [{}]", version.changes.join(", ")) };
+                let changes = if version.changes.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", version.changes.join(", "))
+                };
                 println!(
                     "v{:<4} {}  {}  {}{changes}",
                     version.version,
@@ -331,13 +421,28 @@ async fn rules(command: RulesCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        RulesCommand::Rollback { to: version, store, author } => {
+        RulesCommand::Rollback {
+            to: version,
+            store,
+            author,
+        } => {
             let (config, _) = store.resolve()?;
             let (store, current) = open(&config).await?;
-            let saved = versions::rollback(store.as_ref(), &current, version, &author_or_user(author), config.locale, Utc::now()).await;
+            let saved = versions::rollback(
+                store.as_ref(),
+                &current,
+                version,
+                &author_or_user(author),
+                config.locale,
+                Utc::now(),
+            )
+            .await;
             store.close().await;
             let saved = saved.map_err(rulebook_error)?;
-            println!("saved rulebook version {} with the content of version {version}", saved.version);
+            println!(
+                "saved rulebook version {} with the content of version {version}",
+                saved.version
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -359,20 +464,32 @@ async fn open(config: &Config) -> anyhow::Result<(Arc<dyn Store>, CompiledRulebo
 fn rulebook_error(error: RulebookError) -> anyhow::Error {
     match error {
         RulebookError::Invalid(problems) => {
-            anyhow::anyhow!("the stored rulebook is invalid ({} problem(s)):\n{}", problems.len(), lines(&problems))
+            anyhow::anyhow!(
+                "the stored rulebook is invalid ({} problem(s)):\n{}",
+                problems.len(),
+                lines(&problems)
+            )
         }
         RulebookError::UnknownVersion(version) => {
-            anyhow::anyhow!("there is no rulebook version {version}; `qunzhu rules history` lists them")
+            anyhow::anyhow!(
+                "there is no rulebook version {version}; `qunzhu rules history` lists them"
+            )
         }
         RulebookError::Store(qunzhu_core::StoreError::Conflict(_)) => {
-            anyhow::anyhow!("someone saved the rulebook at the same time; export it again, redo your change and import it")
+            anyhow::anyhow!(
+                "someone saved the rulebook at the same time; export it again, redo your change and import it"
+            )
         }
         other => anyhow::Error::new(other).context("could not use the rulebook store"),
     }
 }
 
 fn report_rulebook_problems(file: &Path, problems: &[Problem]) -> ExitCode {
-    eprintln!("{} has {} problem(s); nothing was changed:", file.display(), problems.len());
+    eprintln!(
+        "{} has {} problem(s); nothing was changed:",
+        file.display(),
+        problems.len()
+    );
     for problem in problems {
         eprintln!("{problem}");
     }
@@ -399,8 +516,15 @@ mod tests {
 
     #[test]
     fn flags_override_the_config_and_are_checked() {
-        let args = StoreArgs { config: None, database: Some("mysql://x".into()), data_dir: Some("/tmp/x".into()) };
+        let args = StoreArgs {
+            config: None,
+            database: Some("mysql://x".into()),
+            data_dir: Some("/tmp/x".into()),
+        };
         let error = args.resolve().unwrap_err().to_string();
-        assert!(error.contains("database") && error.contains("postgres://"), "{error}");
+        assert!(
+            error.contains("database") && error.contains("postgres://"),
+            "{error}"
+        );
     }
 }

@@ -66,7 +66,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
-            .field("database", &self.database.as_deref().map(qunzhu_store::redact_url))
+            .field(
+                "database",
+                &self.database.as_deref().map(qunzhu_store::redact_url),
+            )
             .field("locale", &self.locale)
             .field("log", &self.log)
             .field("engine", &self.engine)
@@ -86,7 +89,9 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into() }
+        Self {
+            level: "info".into(),
+        }
     }
 }
 
@@ -103,7 +108,10 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { partitions: None, queue_depth: 1024 }
+        Self {
+            partitions: None,
+            queue_depth: 1024,
+        }
     }
 }
 
@@ -149,13 +157,23 @@ impl ConnectorConfig {
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("could not read the config file {}: {source}; check the path, or create one with `qunzhu init`", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} has {} problem(s):\n{}", path.display(), problems.len(), list(problems))]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The connector id the built-in sandbox uses; no configured connector may take it.
@@ -171,8 +189,14 @@ impl Config {
     /// [`ConfigError::Read`] when the file cannot be read, [`ConfigError::Invalid`] with every
     /// problem found in it.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Self::from_toml(&source).map_err(|problems| ConfigError::Invalid { path: path.to_owned(), problems })
+        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&source).map_err(|problems| ConfigError::Invalid {
+            path: path.to_owned(),
+            problems,
+        })
     }
 
     /// Parses and checks a config document, reporting every problem at once.
@@ -184,9 +208,13 @@ impl Config {
             Ok(table) => table,
             Err(error) => return Err(syntax_problems(source, &error)),
         };
-        let value = serde_json::to_value(&table).map_err(|e| vec![Problem::new(Vec::new(), e.to_string())])?;
+        let value = serde_json::to_value(&table)
+            .map_err(|e| vec![Problem::new(Vec::new(), e.to_string())])?;
         let Value::Object(root) = value else {
-            return Err(vec![Problem::new(Vec::new(), "the config must be a TOML table")]);
+            return Err(vec![Problem::new(
+                Vec::new(),
+                "the config must be a TOML table",
+            )]);
         };
         let mut problems = Vec::new();
         // Keys that are fine on their own; the config is built from these alone, so that the
@@ -204,16 +232,29 @@ impl Config {
                 ("log" | "engine", Value::Object(section)) => {
                     let path = [key.clone()];
                     let fine = if key == "log" {
-                        keys_alone::<LogConfig>(section, &path, |k, v| object([(k, v)]), &mut problems)
+                        keys_alone::<LogConfig>(
+                            section,
+                            &path,
+                            |k, v| object([(k, v)]),
+                            &mut problems,
+                        )
                     } else {
-                        keys_alone::<EngineOptions>(section, &path, |k, v| object([(k, v)]), &mut problems)
+                        keys_alone::<EngineOptions>(
+                            section,
+                            &path,
+                            |k, v| object([(k, v)]),
+                            &mut problems,
+                        )
                     };
                     good.insert(key.clone(), Value::Object(fine));
                 }
                 ("connectors", Value::Array(items)) => {
                     connectors = parse_connectors(items, &mut problems);
                 }
-                _ => match serde_path_to_error::deserialize::<_, Config>(object([(key, value.clone())])) {
+                _ => match serde_path_to_error::deserialize::<_, Config>(object([(
+                    key,
+                    value.clone(),
+                )])) {
                     Ok(_) => {
                         good.insert(key.clone(), value.clone());
                     }
@@ -229,12 +270,15 @@ impl Config {
             }
         };
         problems.extend(config.validate_settings());
-        problems.extend(validate_connectors(connectors.iter().map(|(index, c)| (*index, c))));
+        problems.extend(validate_connectors(
+            connectors.iter().map(|(index, c)| (*index, c)),
+        ));
         config.connectors = connectors.into_iter().map(|(_, c)| c).collect();
         if problems.is_empty() {
             Ok(config)
         } else {
-            let mut problems: Vec<Problem> = problems.into_iter().map(|p| p.locate_in(source)).collect();
+            let mut problems: Vec<Problem> =
+                problems.into_iter().map(|p| p.locate_in(source)).collect();
             problems.sort_by_key(|p| (p.line.unwrap_or(usize::MAX), p.column.unwrap_or(0)));
             Err(problems)
         }
@@ -250,11 +294,22 @@ impl Config {
     fn validate_settings(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         if self.data_dir.as_os_str().is_empty() {
-            problems.push(Problem::at(&["data_dir"], "must not be empty; leave it out for ./qunzhu-data"));
+            problems.push(Problem::at(
+                &["data_dir"],
+                "must not be empty; leave it out for ./qunzhu-data",
+            ));
         }
-        if let Some(url) = self.database.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        if let Some(url) = self
+            .database
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             let lower = url.to_ascii_lowercase();
-            if !["sqlite:", "postgres://", "postgresql://"].iter().any(|scheme| lower.starts_with(scheme)) {
+            if !["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|scheme| lower.starts_with(scheme))
+            {
                 problems.push(Problem::at(
                     &["database"],
                     format!(
@@ -272,10 +327,16 @@ impl Config {
             ));
         }
         if self.engine.partitions == Some(0) {
-            problems.push(Problem::at(&["engine", "partitions"], "must be at least 1; leave it out for 4 per CPU core"));
+            problems.push(Problem::at(
+                &["engine", "partitions"],
+                "must be at least 1; leave it out for 4 per CPU core",
+            ));
         }
         if self.engine.queue_depth == 0 {
-            problems.push(Problem::at(&["engine", "queue_depth"], "must be at least 1 (the default is 1024)"));
+            problems.push(Problem::at(
+                &["engine", "queue_depth"],
+                "must be at least 1 (the default is 1024)",
+            ));
         }
         problems
     }
@@ -287,7 +348,10 @@ impl Config {
 
     /// The database URL when one is set (blank counts as unset).
     pub fn database_url(&self) -> Option<&str> {
-        self.database.as_deref().map(str::trim).filter(|url| !url.is_empty())
+        self.database
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
     }
 
     /// The engine settings this config asks for.
@@ -307,11 +371,17 @@ const LOG_LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"]
 /// read `loud` as "everything from the module `loud`", which is never what was meant.
 fn log_level_problem(level: &str) -> Option<String> {
     for directive in level.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        if !directive.contains('=') && !LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(directive)) {
-            return Some(format!("`{directive}` is neither a level nor `module=level`"));
+        if !directive.contains('=') && !LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(directive))
+        {
+            return Some(format!(
+                "`{directive}` is neither a level nor `module=level`"
+            ));
         }
     }
-    tracing_subscriber::EnvFilter::builder().parse(level).err().map(|error| error.to_string())
+    tracing_subscriber::EnvFilter::builder()
+        .parse(level)
+        .err()
+        .map(|error| error.to_string())
 }
 
 fn object<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
@@ -333,7 +403,11 @@ fn syntax_problems(source: &str, error: &toml::de::Error) -> Vec<Problem> {
 }
 
 /// A serde error as a problem under `base`, naming `key` when serde could not say where.
-fn serde_problem(base: &[String], key: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
+fn serde_problem(
+    base: &[String],
+    key: &str,
+    error: &serde_path_to_error::Error<serde_json::Error>,
+) -> Problem {
     let mut path: Vec<String> = base.to_vec();
     let inner = serde_path(error.path());
     if inner.first().map(String::as_str) == Some(key) || key.is_empty() {
@@ -374,23 +448,34 @@ fn parse_connectors(items: &[Value], problems: &mut Vec<Problem>) -> Vec<(usize,
     for (index, item) in items.iter().enumerate() {
         let base = vec!["connectors".to_owned(), format!("[{index}]")];
         let Value::Object(table) = item else {
-            problems.push(Problem::new(base, "each connector is a table: write it as `[[connectors]]` followed by its keys"));
+            problems.push(Problem::new(
+                base,
+                "each connector is a table: write it as `[[connectors]]` followed by its keys",
+            ));
             continue;
         };
         let kinds = connector_kinds().join(", ");
         let kind = match table.get("type") {
             Some(Value::String(kind)) => kind.clone(),
             Some(_) => {
-                problems.push(Problem::new([base.clone(), vec!["type".into()]].concat(), format!("must be a string; allowed: {kinds}")));
+                problems.push(Problem::new(
+                    [base.clone(), vec!["type".into()]].concat(),
+                    format!("must be a string; allowed: {kinds}"),
+                ));
                 continue;
             }
             None => {
-                problems.push(Problem::new(base, format!("missing `type`: say which kind of connector this is ({kinds})")));
+                problems.push(Problem::new(
+                    base,
+                    format!("missing `type`: say which kind of connector this is ({kinds})"),
+                ));
                 continue;
             }
         };
-        if let Err(error) = serde_json::from_value::<ConnectorConfig>(object([("type", Value::String(kind.clone()))]))
-            && !error.to_string().starts_with("missing field")
+        if let Err(error) = serde_json::from_value::<ConnectorConfig>(object([(
+            "type",
+            Value::String(kind.clone()),
+        )])) && !error.to_string().starts_with("missing field")
         {
             problems.push(Problem::new(
                 [base.clone(), vec!["type".into()]].concat(),
@@ -401,7 +486,8 @@ fn parse_connectors(items: &[Value], problems: &mut Vec<Problem>) -> Vec<(usize,
         let mut fields = table.clone();
         fields.remove("type");
         let before = problems.len();
-        let candidate = |key: &str, value: Value| object([("type", Value::String(kind.clone())), (key, value)]);
+        let candidate =
+            |key: &str, value: Value| object([("type", Value::String(kind.clone())), (key, value)]);
         let mut fine = keys_alone::<ConnectorConfig>(&fields, &base, candidate, problems);
         let keys_were_fine = problems.len() == before;
         fine.insert("type".into(), Value::String(kind.clone()));
@@ -426,31 +512,58 @@ fn parse_connectors(items: &[Value], problems: &mut Vec<Problem>) -> Vec<(usize,
 /// The `type` names of connectors, from the schema so a new variant is listed by itself.
 fn connector_kinds() -> Vec<String> {
     let schema = schemars::schema_for!(ConnectorConfig);
-    let variants = schema.as_value().get("oneOf").and_then(Value::as_array).cloned().unwrap_or_default();
+    let variants = schema
+        .as_value()
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     variants
         .iter()
-        .filter_map(|v| v.pointer("/properties/type/const").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|v| {
+            v.pointer("/properties/type/const")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect()
 }
 
-fn validate_connectors<'a>(connectors: impl Iterator<Item = (usize, &'a ConnectorConfig)>) -> Vec<Problem> {
+fn validate_connectors<'a>(
+    connectors: impl Iterator<Item = (usize, &'a ConnectorConfig)>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen: Vec<(String, usize)> = Vec::new();
-    let allowed = Capability::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    let allowed = Capability::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ");
     for (index, connector) in connectors {
         let at = |keys: &[&str]| -> Vec<String> {
-            ["connectors".to_owned(), format!("[{index}]")].into_iter().chain(keys.iter().map(|k| (*k).to_owned())).collect()
+            ["connectors".to_owned(), format!("[{index}]")]
+                .into_iter()
+                .chain(keys.iter().map(|k| (*k).to_owned()))
+                .collect()
         };
         let id = connector.id();
         if id.is_empty() {
-            problems.push(Problem::new(at(&["id"]), "must not be empty; use letters, digits, `-` and `_`, e.g. \"shop\""));
-        } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            problems.push(Problem::new(
+                at(&["id"]),
+                "must not be empty; use letters, digits, `-` and `_`, e.g. \"shop\"",
+            ));
+        } else if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             problems.push(Problem::new(
                 at(&["id"]),
                 format!("`{id}` has characters a connector id cannot have; use only letters a-z A-Z, digits, `-` and `_`"),
             ));
         } else if id.eq_ignore_ascii_case(RESERVED_CONNECTOR_ID) {
-            problems.push(Problem::new(at(&["id"]), "`sandbox` is reserved for the built-in sandbox; choose another id"));
+            problems.push(Problem::new(
+                at(&["id"]),
+                "`sandbox` is reserved for the built-in sandbox; choose another id",
+            ));
         }
         if let Some((_, first)) = seen.iter().find(|(other, _)| other == id) {
             problems.push(Problem::new(
@@ -462,7 +575,11 @@ fn validate_connectors<'a>(connectors: impl Iterator<Item = (usize, &'a Connecto
         }
         if let Some(token) = connector.token() {
             let token = token.expose().trim();
-            if token.is_empty() || PLACEHOLDER_TOKENS.iter().any(|p| token.eq_ignore_ascii_case(p)) {
+            if token.is_empty()
+                || PLACEHOLDER_TOKENS
+                    .iter()
+                    .any(|p| token.eq_ignore_ascii_case(p))
+            {
                 problems.push(Problem::new(
                     at(&["token"]),
                     "must be changed: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to the bridge",
@@ -489,11 +606,16 @@ fn validate_connectors<'a>(connectors: impl Iterator<Item = (usize, &'a Connecto
 fn sample() -> Config {
     Config {
         database: Some("postgres://qunzhu:password@localhost:5432/qunzhu".into()),
-        engine: EngineOptions { partitions: Some(16), ..EngineOptions::default() },
+        engine: EngineOptions {
+            partitions: Some(16),
+            ..EngineOptions::default()
+        },
         connectors: vec![ConnectorConfig::Bridge(BridgeConfig {
             id: "shop".into(),
             token: Secret::new("change-me"),
-            capabilities: ["send", "reply", "delete", "mute", "kick", "approve_join"].map(String::from).to_vec(),
+            capabilities: ["send", "reply", "delete", "mute", "kick", "approve_join"]
+                .map(String::from)
+                .to_vec(),
         })],
         ..Config::default()
     }
@@ -521,10 +643,22 @@ pub fn example_toml() -> String {
     let defaults = serde_json::to_value(Config::default()).unwrap_or(Value::Null);
     let sample = sample();
     let sample_value = serde_json::to_value(&sample).unwrap_or(Value::Null);
-    let order = toml::to_string(&sample).map(|text| key_order(&text)).unwrap_or_default();
+    let order = toml::to_string(&sample)
+        .map(|text| key_order(&text))
+        .unwrap_or_default();
     let mut out = String::from(EXAMPLE_HEADER);
-    let writer = ExampleWriter { defs: schema.get("$defs") };
-    writer.table(&mut out, &[], schema, Some(&defaults), &sample_value, &order, false);
+    let writer = ExampleWriter {
+        defs: schema.get("$defs"),
+    };
+    writer.table(
+        &mut out,
+        &[],
+        schema,
+        Some(&defaults),
+        &sample_value,
+        &order,
+        false,
+    );
     while out.ends_with("\n\n") {
         out.pop();
     }
@@ -540,16 +674,26 @@ fn key_order(text: &str) -> KeyOrder {
     fn of_table(table: &DeTable<'_>) -> KeyOrder {
         let mut keys: Vec<_> = table.iter().collect();
         keys.sort_by_key(|(key, _)| key.span().start);
-        KeyOrder(keys.into_iter().map(|(key, value)| (key.get_ref().to_string(), of_value(value.get_ref()))).collect())
+        KeyOrder(
+            keys.into_iter()
+                .map(|(key, value)| (key.get_ref().to_string(), of_value(value.get_ref())))
+                .collect(),
+        )
     }
     fn of_value(value: &DeValue<'_>) -> KeyOrder {
         match value {
             DeValue::Table(table) => of_table(table),
-            DeValue::Array(items) => items.iter().find_map(|item| item.get_ref().as_table()).map(of_table).unwrap_or_default(),
+            DeValue::Array(items) => items
+                .iter()
+                .find_map(|item| item.get_ref().as_table())
+                .map(of_table)
+                .unwrap_or_default(),
             _ => KeyOrder::default(),
         }
     }
-    DeTable::parse(text).map(|root| of_table(root.get_ref())).unwrap_or_default()
+    DeTable::parse(text)
+        .map(|root| of_table(root.get_ref()))
+        .unwrap_or_default()
 }
 
 struct ExampleWriter<'a> {
@@ -570,14 +714,28 @@ impl ExampleWriter<'_> {
     /// Writes the keys of one table. `defaults` is `None` when the whole table is an
     /// example (commented out); then every line is commented.
     #[allow(clippy::too_many_arguments)]
-    fn table(&self, out: &mut String, path: &[String], schema: &Value, defaults: Option<&Value>, sample: &Value, order: &KeyOrder, commented: bool) {
+    fn table(
+        &self,
+        out: &mut String,
+        path: &[String],
+        schema: &Value,
+        defaults: Option<&Value>,
+        sample: &Value,
+        order: &KeyOrder,
+        commented: bool,
+    ) {
         let properties = self.resolve(schema).get("properties");
         let property = |key: &str| properties.and_then(|p| p.get(key)).unwrap_or(&Value::Null);
         let comment = if commented { "# " } else { "" };
-        let is_tables = |v: &Value| v.as_array().is_some_and(|items| items.first().is_some_and(Value::is_object));
+        let is_tables = |v: &Value| {
+            v.as_array()
+                .is_some_and(|items| items.first().is_some_and(Value::is_object))
+        };
         // TOML wants plain keys before the tables of a table.
         for (key, _) in &order.0 {
-            let Some(example) = sample.get(key) else { continue };
+            let Some(example) = sample.get(key) else {
+                continue;
+            };
             if example.is_object() || is_tables(example) {
                 continue;
             }
@@ -593,7 +751,9 @@ impl ExampleWriter<'_> {
             out.push_str(if commented { "\n" } else { "\n\n" });
         }
         for (key, inner_order) in &order.0 {
-            let Some(example) = sample.get(key) else { continue };
+            let Some(example) = sample.get(key) else {
+                continue;
+            };
             let mut inner_path = path.to_vec();
             inner_path.push(key.clone());
             let header = inner_path.join(".");
@@ -601,8 +761,19 @@ impl ExampleWriter<'_> {
                 let inner_defaults = defaults.and_then(|d| d.get(key)).filter(|v| v.is_object());
                 let commented = commented || inner_defaults.is_none();
                 describe(out, comment, property(key));
-                out.push_str(&format!("{}[{header}]\n", if commented { "# " } else { comment }));
-                self.table(out, &inner_path, property(key), inner_defaults, example, inner_order, commented);
+                out.push_str(&format!(
+                    "{}[{header}]\n",
+                    if commented { "# " } else { comment }
+                ));
+                self.table(
+                    out,
+                    &inner_path,
+                    property(key),
+                    inner_defaults,
+                    example,
+                    inner_order,
+                    commented,
+                );
             } else if is_tables(example) {
                 describe(out, comment, property(key));
                 // Arrays of tables are examples here: the defaults have none.
@@ -613,7 +784,9 @@ impl ExampleWriter<'_> {
                         .get("oneOf")
                         .and_then(Value::as_array)
                         .and_then(|variants| {
-                            variants.iter().find(|v| v.pointer("/properties/type/const").and_then(Value::as_str) == kind)
+                            variants.iter().find(|v| {
+                                v.pointer("/properties/type/const").and_then(Value::as_str) == kind
+                            })
                         })
                         .unwrap_or(items);
                     out.push_str(&format!("#\n# [[{header}]]\n"));
@@ -642,7 +815,10 @@ fn key_value(key: &str, value: &Value) -> String {
     if let Ok(value) = toml::Value::try_from(value) {
         table.insert(key.to_owned(), value);
     }
-    toml::to_string(&table).unwrap_or_default().trim_end().to_owned()
+    toml::to_string(&table)
+        .unwrap_or_default()
+        .trim_end()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -704,14 +880,20 @@ token = ""
         ];
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
         for want in expected {
-            assert!(problems.iter().any(|p| p.starts_with(want)), "missing {want:?} in {problems:#?}");
+            assert!(
+                problems.iter().any(|p| p.starts_with(want)),
+                "missing {want:?} in {problems:#?}"
+            );
         }
     }
 
     #[test]
     fn unknown_keys_name_the_allowed_ones() {
         let problems = problems_of("listn = \"127.0.0.1:1\"\n");
-        assert!(problems[0].contains("expected one of `listen`, `data_dir`"), "{problems:#?}");
+        assert!(
+            problems[0].contains("expected one of `listen`, `data_dir`"),
+            "{problems:#?}"
+        );
     }
 
     #[test]
@@ -721,17 +903,34 @@ token = ""
         assert_eq!(problems.len(), 3, "{problems:#?}");
         assert!(problems[0].starts_with("connectors[0].tokn (line 4, column 1): unknown field `tokn`, expected one of `id`, `token`"), "{problems:#?}");
         assert!(problems[1].starts_with("connectors[0].capabilities (line 5, column 1): invalid type: string \"send\", expected a sequence"), "{problems:#?}");
-        assert!(problems[2].starts_with("connectors[0].url (line 6, column 1): unknown field `url`"), "{problems:#?}");
+        assert!(
+            problems[2].starts_with("connectors[0].url (line 6, column 1): unknown field `url`"),
+            "{problems:#?}"
+        );
     }
 
     #[test]
     fn a_connector_without_a_required_key_or_type_says_what_is_missing() {
-        let problems = problems_of("[[connectors]]\ntype = \"bridge\"\nid = \"shop\"\n\n[[connectors]]\nid = \"b\"\n\n[[connectors]]\ntype = \"telegraph\"\n");
+        let problems = problems_of(
+            "[[connectors]]\ntype = \"bridge\"\nid = \"shop\"\n\n[[connectors]]\nid = \"b\"\n\n[[connectors]]\ntype = \"telegraph\"\n",
+        );
         assert_eq!(problems.len(), 3, "{problems:#?}");
-        assert!(problems[0].starts_with("connectors[0] (line 1"), "{problems:#?}");
-        assert!(problems[0].contains("missing `token`, required for a `bridge` connector"), "{problems:#?}");
-        assert!(problems[1].starts_with("connectors[1] (line 5"), "{problems:#?}");
-        assert!(problems[1].contains("missing `type`") && problems[1].contains("bridge"), "{problems:#?}");
+        assert!(
+            problems[0].starts_with("connectors[0] (line 1"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[0].contains("missing `token`, required for a `bridge` connector"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].starts_with("connectors[1] (line 5"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("missing `type`") && problems[1].contains("bridge"),
+            "{problems:#?}"
+        );
         assert!(problems[2].starts_with("connectors[2].type (line 9, column 1): unknown connector type `telegraph`; allowed: bridge"), "{problems:#?}");
     }
 
@@ -740,18 +939,37 @@ token = ""
         let source = "[[connectors]]\ntype = \"bridge\"\nid = \"shop/1\"\ntoken = \"s3cret-token\"\n\n[[connectors]]\ntype = \"bridge\"\nid = \"Sandbox\"\ntoken = \"s3cret-token\"\n\n[[connectors]]\ntype = \"bridge\"\nid = \"\"\ntoken = \"s3cret-token\"\n";
         let problems = problems_of(source);
         assert_eq!(problems.len(), 3, "{problems:#?}");
-        assert!(problems[0].starts_with("connectors[0].id (line 3, column 1): `shop/1` has characters"), "{problems:#?}");
-        assert!(problems[1].starts_with("connectors[1].id (line 8, column 1): `sandbox` is reserved"), "{problems:#?}");
-        assert!(problems[2].starts_with("connectors[2].id (line 13, column 1): must not be empty"), "{problems:#?}");
+        assert!(
+            problems[0].starts_with("connectors[0].id (line 3, column 1): `shop/1` has characters"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].starts_with("connectors[1].id (line 8, column 1): `sandbox` is reserved"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[2].starts_with("connectors[2].id (line 13, column 1): must not be empty"),
+            "{problems:#?}"
+        );
     }
 
     #[test]
     fn a_bad_listen_address_and_database_scheme_say_what_to_write() {
-        let problems = problems_of("listen = \"localhost:8080\"\ndatabase = \"mysql://root:hunter2@db/qunzhu\"\n");
+        let problems = problems_of(
+            "listen = \"localhost:8080\"\ndatabase = \"mysql://root:hunter2@db/qunzhu\"\n",
+        );
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(problems[0].starts_with("listen (line 1, column 1): `localhost:8080` is not an IP address with a port; write e.g. \"127.0.0.1:8080\""), "{problems:#?}");
-        assert!(problems[1].starts_with("database (line 2, column 1): `mysql://root:***@db/qunzhu` is not a database URL"), "{problems:#?}");
-        assert!(problems[1].contains("postgres://") && !problems[1].contains("hunter2"), "{problems:#?}");
+        assert!(
+            problems[1].starts_with(
+                "database (line 2, column 1): `mysql://root:***@db/qunzhu` is not a database URL"
+            ),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("postgres://") && !problems[1].contains("hunter2"),
+            "{problems:#?}"
+        );
     }
 
     #[test]
@@ -767,17 +985,25 @@ token = ""
 
     #[test]
     fn toml_syntax_errors_name_their_line() {
-        let problems = Config::from_toml("listen = \"127.0.0.1:80\"\n[log\nlevel = \"info\"\n").unwrap_err();
+        let problems =
+            Config::from_toml("listen = \"127.0.0.1:80\"\n[log\nlevel = \"info\"\n").unwrap_err();
         assert!(!problems.is_empty());
         assert_eq!(problems[0].line, Some(2), "{:#?}", shown(&problems));
-        assert!(problems[0].message.starts_with("TOML syntax error"), "{:#?}", shown(&problems));
+        assert!(
+            problems[0].message.starts_with("TOML syntax error"),
+            "{:#?}",
+            shown(&problems)
+        );
     }
 
     #[test]
     fn debug_output_hides_tokens_and_database_passwords() {
         let source = "database = \"postgres://q:hunter2@db/q\"\n[[connectors]]\ntype = \"bridge\"\nid = \"shop\"\ntoken = \"very-secret-token\"\n";
         let debug = format!("{:?}", Config::from_toml(source).unwrap());
-        assert!(!debug.contains("hunter2") && !debug.contains("very-secret-token"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("very-secret-token"),
+            "{debug}"
+        );
         assert!(debug.contains("shop"), "{debug}");
     }
 
@@ -785,19 +1011,43 @@ token = ""
     fn a_missing_file_says_how_to_make_one() {
         let error = Config::load(Path::new("/nonexistent/qunzhu.toml")).unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("/nonexistent/qunzhu.toml") && text.contains("qunzhu init"), "{text}");
+        assert!(
+            text.contains("/nonexistent/qunzhu.toml") && text.contains("qunzhu init"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_example_parses_back_to_the_defaults() {
-        assert_eq!(Config::from_toml(&example_toml()).unwrap(), Config::default());
+        assert_eq!(
+            Config::from_toml(&example_toml()).unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn the_example_documents_every_key() {
         let example = example_toml();
-        for key in ["listen =", "data_dir =", "# database =", "locale =", "[log]", "level =", "[engine]", "# partitions =", "queue_depth =", "# [[connectors]]", "# type = \"bridge\"", "# id =", "# token =", "# capabilities ="] {
-            assert!(example.contains(key), "the example lacks {key:?}:\n{example}");
+        for key in [
+            "listen =",
+            "data_dir =",
+            "# database =",
+            "locale =",
+            "[log]",
+            "level =",
+            "[engine]",
+            "# partitions =",
+            "queue_depth =",
+            "# [[connectors]]",
+            "# type = \"bridge\"",
+            "# id =",
+            "# token =",
+            "# capabilities =",
+        ] {
+            assert!(
+                example.contains(key),
+                "the example lacks {key:?}:\n{example}"
+            );
         }
     }
 
@@ -805,14 +1055,20 @@ token = ""
     fn uncommenting_the_example_bridge_only_asks_to_change_its_token() {
         let example = example_toml();
         let (head, block) = example.split_at(example.find("# [[connectors]]").unwrap());
-        let block: String = block.lines().map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l))).collect();
+        let block: String = block
+            .lines()
+            .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+            .collect();
         let source = format!("{head}{block}");
         let problems = Config::from_toml(&source).unwrap_err();
         assert_eq!(problems.len(), 1, "{:#?}", shown(&problems));
         assert_eq!(problems[0].dotted_path(), "connectors[0].token");
         assert!(problems[0].message.starts_with("must be changed"));
         let fixed = source.replace("token = \"change-me\"", "token = \"a-real-secret\"");
-        assert_eq!(Config::from_toml(&fixed).unwrap().connectors[0].kind(), "bridge");
+        assert_eq!(
+            Config::from_toml(&fixed).unwrap().connectors[0].kind(),
+            "bridge"
+        );
     }
 
     #[test]
