@@ -103,8 +103,14 @@ pub async fn run(
 
     let state = AppState::new(engine.clone(), bridges, sandbox);
     let app = http::router(state.clone());
-    let address = listener.local_addr().ok();
-    info!(address = ?address, bridges = state.bridges.len(), "qunzhu is serving");
+    match listener.local_addr() {
+        Ok(address) => info!(
+            %address,
+            bridges = state.bridges.len(),
+            "qunzhu is serving; try the sandbox at http://{address}/sandbox"
+        ),
+        Err(error) => warn!(%error, "qunzhu is serving, but its address is unknown"),
+    }
     let stopping = state.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
