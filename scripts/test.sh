@@ -8,7 +8,9 @@
 #    when missing) for the store story tests, unless QUNZHU_TEST_POSTGRES_URL is already set;
 #    stops it on exit, whatever happens. QUNZHU_SKIP_POSTGRES=1 skips it (local runs only).
 # 4. Runs every test of the workspace (unit, integration, property, store stories, whole-app,
-#    CLI), the doc tests, then clippy with warnings as errors.
+#    CLI), the doc tests, the browser tests in tests/browser (headless Chromium from Debian,
+#    playwright-core from npm; QUNZHU_SKIP_BROWSER=1 skips them locally), then clippy with
+#    warnings as errors.
 #
 # Extra arguments go to `cargo nextest run`, e.g. `bash scripts/test.sh -p qunzhu`.
 set -euo pipefail
@@ -97,6 +99,37 @@ else
 fi
 log "doc tests"
 cargo test --workspace --doc
+run_browser_tests() {
+    local dir=tests/browser chromium
+    if ! command -v npm >/dev/null 2>&1; then
+        log "Node.js (npm) is required for the browser tests"
+        return 1
+    fi
+    chromium="${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}"
+    if [[ -z "$chromium" ]]; then
+        if [[ "$(id -u)" -ne 0 ]]; then
+            log "the browser tests need Chromium: install Debian's 'chromium' package (or set CHROMIUM)"
+            return 1
+        fi
+        log "installing Chromium from Debian (apt-get)"
+        DEBIAN_FRONTEND=noninteractive apt-get update >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2
+        chromium="$(command -v chromium)"
+    fi
+    if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        (cd "$dir" && npm ci --no-audit --no-fund)
+    fi
+    cargo build -p qunzhu --bin qunzhu
+    (cd "$dir" && QUNZHU_BIN="$CARGO_TARGET_DIR/debug/qunzhu" CHROMIUM="$chromium" npm test)
+}
+if [[ -f tests/browser/package.json ]]; then
+    if [[ "${QUNZHU_SKIP_BROWSER:-}" == "1" && "${CI:-}" != "true" ]]; then
+        log "QUNZHU_SKIP_BROWSER=1: the browser tests will not run"
+    else
+        log "browser tests (headless Chromium)"
+        run_browser_tests
+    fi
+fi
 log "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 log "all tests and lints passed"
