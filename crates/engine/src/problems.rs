@@ -58,7 +58,14 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "(document)".to_owned() } else { self.dotted_path() };
+        if self.path.is_empty() {
+            return match (self.line, self.column) {
+                (Some(line), Some(column)) => write!(f, "line {line}, column {column}: {}", self.message),
+                (Some(line), None) => write!(f, "line {line}: {}", self.message),
+                _ => f.write_str(&self.message),
+            };
+        }
+        let path = self.dotted_path();
         match (self.line, self.column) {
             (Some(line), Some(column)) => write!(f, "{path} (line {line}, column {column}): {}", self.message),
             (Some(line), None) => write!(f, "{path} (line {line}): {}", self.message),

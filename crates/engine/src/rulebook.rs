@@ -359,6 +359,7 @@ template = "missing"
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, Some(1));
         assert!(problems[0].message.starts_with("TOML syntax error"));
+        assert!(problems[0].to_string().starts_with("line 1, column "), "{}", problems[0]);
     }
 
     #[test]

@@ -182,6 +182,11 @@ pub const RESERVED_CONNECTOR_ID: &str = "sandbox";
 /// Token values that only say "put a real token here".
 const PLACEHOLDER_TOKENS: [&str; 3] = ["change-me", "changeme", "change_me"];
 
+/// Whether a token is one of the "put a real token here" values.
+pub fn is_placeholder_token(token: &str) -> bool {
+    PLACEHOLDER_TOKENS.iter().any(|p| token.trim().eq_ignore_ascii_case(p))
+}
+
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -272,6 +277,7 @@ impl Config {
         problems.extend(config.validate_settings());
         problems.extend(validate_connectors(
             connectors.iter().map(|(index, c)| (*index, c)),
+            config.listen.ip().is_loopback(),
         ));
         config.connectors = connectors.into_iter().map(|(_, c)| c).collect();
         if problems.is_empty() {
@@ -287,7 +293,10 @@ impl Config {
     /// Checks values beyond their types (e.g. after command-line flags changed them).
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = self.validate_settings();
-        problems.extend(validate_connectors(self.connectors.iter().enumerate()));
+        problems.extend(validate_connectors(
+            self.connectors.iter().enumerate(),
+            self.listen.ip().is_loopback(),
+        ));
         problems
     }
 
@@ -528,8 +537,11 @@ fn connector_kinds() -> Vec<String> {
         .collect()
 }
 
+/// `loopback`: qunzhu listens on a loopback address only, where a placeholder token is
+/// tolerated (a local trial; `serve` warns) — anywhere else it would let anyone in.
 fn validate_connectors<'a>(
     connectors: impl Iterator<Item = (usize, &'a ConnectorConfig)>,
+    loopback: bool,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen: Vec<(String, usize)> = Vec::new();
@@ -575,14 +587,15 @@ fn validate_connectors<'a>(
         }
         if let Some(token) = connector.token() {
             let token = token.expose().trim();
-            if token.is_empty()
-                || PLACEHOLDER_TOKENS
-                    .iter()
-                    .any(|p| token.eq_ignore_ascii_case(p))
-            {
+            if token.is_empty() {
                 problems.push(Problem::new(
                     at(&["token"]),
-                    "must be changed: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to the bridge",
+                    "must not be empty: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to the bridge",
+                ));
+            } else if is_placeholder_token(token) && !loopback {
+                problems.push(Problem::new(
+                    at(&["token"]),
+                    "must be changed before listening beyond 127.0.0.1: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to the bridge",
                 ));
             }
         }
@@ -873,10 +886,9 @@ token = ""
             "engine.partitions (line 10, column 1): invalid type: string \"many\"",
             "engine.queue_depth (line 11, column 1): invalid value: integer `-1`",
             "log.level (line 6, column 1): `loud` is not a log level",
-            "connectors[0].token (line 16, column 1): must be changed",
             "connectors[0].capabilities[1] (line 17, column 25): unknown capability `teleport`; allowed: send, reply, mention,",
             "connectors[1].id (line 21, column 1): duplicate connector id `shop`: connectors[0] already uses it",
-            "connectors[1].token (line 22, column 1): must be changed",
+            "connectors[1].token (line 22, column 1): must not be empty",
         ];
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
         for want in expected {
@@ -1052,23 +1064,23 @@ token = ""
     }
 
     #[test]
-    fn uncommenting_the_example_bridge_only_asks_to_change_its_token() {
+    fn the_example_bridge_works_locally_and_its_placeholder_token_is_refused_beyond_loopback() {
         let example = example_toml();
         let (head, block) = example.split_at(example.find("# [[connectors]]").unwrap());
         let block: String = block
             .lines()
             .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
             .collect();
-        let source = format!("{head}{block}");
-        let problems = Config::from_toml(&source).unwrap_err();
+        let local = format!("{head}{block}");
+        assert_eq!(Config::from_toml(&local).unwrap().connectors[0].kind(), "bridge");
+
+        let public = local.replace("listen = \"127.0.0.1:8080\"", "listen = \"0.0.0.0:8080\"");
+        let problems = Config::from_toml(&public).unwrap_err();
         assert_eq!(problems.len(), 1, "{:#?}", shown(&problems));
         assert_eq!(problems[0].dotted_path(), "connectors[0].token");
         assert!(problems[0].message.starts_with("must be changed"));
-        let fixed = source.replace("token = \"change-me\"", "token = \"a-real-secret\"");
-        assert_eq!(
-            Config::from_toml(&fixed).unwrap().connectors[0].kind(),
-            "bridge"
-        );
+        let fixed = public.replace("token = \"change-me\"", "token = \"a-real-secret\"");
+        assert_eq!(Config::from_toml(&fixed).unwrap().connectors[0].kind(), "bridge");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::outbox;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Store, SystemClock};
-use qunzhu_engine::{Engine, EngineConfig};
+use qunzhu_engine::Engine;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -79,11 +79,12 @@ pub async fn run(
     for bridge in &bridges {
         capabilities.insert(bridge.connector_id(), bridge.capabilities());
     }
-    let engine_config = EngineConfig {
-        locale: config.locale,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::start(store.clone(), clock.clone(), capabilities, engine_config)
+    for bridge in &bridges {
+        if crate::config::is_placeholder_token(bridge.token.expose()) {
+            warn!(connector = %bridge.id, "the bridge token is still the placeholder; fine for a local trial, change it before exposing qunzhu");
+        }
+    }
+    let engine = Engine::start(store.clone(), clock.clone(), capabilities, config.engine_config())
         .await
         .context("could not start the engine")?;
     http::sandbox::attach(&engine, &sandbox);

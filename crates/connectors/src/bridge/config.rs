@@ -12,7 +12,8 @@ pub struct BridgeConfig {
     /// Connector id, used in URLs (`/api/v1/bridge/{id}/events`) and group keys
     /// (`{id}/{group}`). Letters, digits, `-` and `_`.
     pub id: String,
-    /// Bearer token the bridge must send in `Authorization: Bearer <token>`.
+    /// Bearer token the bridge must send in `Authorization: Bearer <token>`. A placeholder
+    /// such as `change-me` is accepted only while qunzhu listens on a loopback address.
     pub token: Secret,
     /// What the bridge can do on its platform. Everything else becomes a staff task.
     /// Allowed: send, reply, mention, delete, mute, kick, ban, approve_join,
