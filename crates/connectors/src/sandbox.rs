@@ -777,6 +777,18 @@ impl SandboxConnector {
                     Some(until)
                 };
             }
+            ActionKind::Unmute { member } => {
+                if let Some(state) = g.members.get_mut(member) {
+                    state.muted_until = None;
+                }
+            }
+            ActionKind::Unban { member } => {
+                if let Some(state) = g.members.get_mut(member)
+                    && state.status == MemberStatus::Banned
+                {
+                    state.status = MemberStatus::Out;
+                }
+            }
             ActionKind::Kick { member } | ActionKind::Ban { member } => {
                 let banned = matches!(action.kind, ActionKind::Ban { .. });
                 let state = g

@@ -8,6 +8,7 @@
 //! - [`store`] — the storage traits (inbox, outbox, rulebook, tasks, audit) and their records.
 //! - [`connector`] — the trait a platform connector implements to execute actions.
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
+//! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
@@ -19,6 +20,7 @@ pub mod connector;
 pub mod event;
 pub mod ids;
 pub mod memory;
+pub mod moderation;
 pub mod store;
 pub mod task;
 

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
-use crate::ids::{ActionId, ConnectorId, GroupKey, PlatformEventId, TaskId};
+use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, PlatformEventId, TaskId};
+use crate::moderation::{
+    BlacklistEntry, Correction, MemberChange, MemberRecord, MemberUpdate, Violation, ViolationStatus,
+};
 use crate::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
     RulebookVersion, Store, StoreError, StoreResult,
@@ -25,9 +28,47 @@ struct State {
     tasks: Vec<StaffTask>,
     audit: Vec<AuditEntry>,
     rulebook: Vec<RulebookVersion>,
+    members: BTreeMap<(GroupKey, MemberId), MemberRecord>,
+    violations: Vec<Violation>,
+    blacklist: Vec<BlacklistEntry>,
+    corrections: Vec<Correction>,
 }
 
 impl State {
+    fn apply_member(&mut self, update: &MemberUpdate) {
+        let record = self.members.entry((update.group.clone(), update.member.clone())).or_insert_with(|| MemberRecord {
+            group: update.group.clone(),
+            member: update.member.clone(),
+            name: None,
+            first_seen: update.at,
+            joined_at: None,
+            left_at: None,
+            messages: 0,
+            last_message_at: None,
+        });
+        if update.name.is_some() {
+            record.name = update.name.clone();
+        }
+        match update.change {
+            MemberChange::Joined => {
+                record.joined_at = Some(update.at);
+                record.left_at = None;
+            }
+            MemberChange::Left => record.left_at = Some(update.at),
+            MemberChange::Posted => {
+                record.messages += 1;
+                record.last_message_at = Some(update.at);
+            }
+            MemberChange::Seen => {}
+        }
+    }
+
+    fn add_blacklist(&mut self, entry: &BlacklistEntry) {
+        if !self.blacklist.iter().any(|b| b.connector == entry.connector && b.member == entry.member) {
+            self.blacklist.push(entry.clone());
+        }
+    }
+
     fn push_audit(&mut self, entry: NewAuditEntry) {
         let id = self.audit.len() as i64 + 1;
         self.audit.push(AuditEntry { id, entry });
@@ -113,6 +154,17 @@ impl Store for MemoryStore {
         }
         for entry in &commit.audit {
             state.push_audit(entry.clone());
+        }
+        for update in &commit.members {
+            state.apply_member(update);
+        }
+        for violation in &commit.violations {
+            if !state.violations.iter().any(|v| v.id == violation.id) {
+                state.violations.push(violation.clone());
+            }
+        }
+        for entry in &commit.blacklist {
+            state.add_blacklist(entry);
         }
         ready(Ok(()))
     }
@@ -320,6 +372,115 @@ impl Store for MemoryStore {
 
     fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
         ready(Ok(self.state().rulebook.iter().find(|v| v.version == version).cloned()))
+    }
+
+    fn member<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<MemberRecord>>> {
+        ready(Ok(self.state().members.get(&(group.clone(), member.clone())).cloned()))
+    }
+
+    fn count_violations<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<u32>> {
+        let state = self.state();
+        let count = state
+            .violations
+            .iter()
+            .filter(|v| &v.group.connector == connector && &v.member == member)
+            .filter(|v| v.status == ViolationStatus::Active && !v.dry_run && v.time >= since)
+            .count();
+        ready(Ok(u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+
+    fn list_violations<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<ViolationStatus>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<Violation>>> {
+        let state = self.state();
+        let rows = state
+            .violations
+            .iter()
+            .rev()
+            .filter(|v| group.is_none_or(|g| &v.group == g) && status.is_none_or(|s| v.status == s))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(rows))
+    }
+
+    fn get_violation<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Violation>>> {
+        ready(Ok(self.state().violations.iter().find(|v| v.id == id).cloned()))
+    }
+
+    fn set_violation_status<'a>(
+        &'a self,
+        id: &'a str,
+        status: ViolationStatus,
+        correction: Option<&'a Correction>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Violation>> {
+        let mut state = self.state();
+        let Some(violation) = state.violations.iter_mut().find(|v| v.id == id) else {
+            return ready(Err(StoreError::NotFound(format!("violation {id}"))));
+        };
+        violation.status = status;
+        let violation = violation.clone();
+        if let Some(correction) = correction {
+            state.corrections.push(correction.clone());
+        }
+        state.push_audit(audit.clone());
+        ready(Ok(violation))
+    }
+
+    fn blacklisted<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<Option<BlacklistEntry>>> {
+        let state = self.state();
+        ready(Ok(state.blacklist.iter().find(|b| &b.connector == connector && &b.member == member).cloned()))
+    }
+
+    fn list_blacklist(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<BlacklistEntry>>> {
+        ready(Ok(self.state().blacklist.iter().rev().take(limit as usize).cloned().collect()))
+    }
+
+    fn add_to_blacklist<'a>(&'a self, entry: &'a BlacklistEntry, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        state.add_blacklist(entry);
+        state.push_audit(audit.clone());
+        ready(Ok(()))
+    }
+
+    fn remove_from_blacklist<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let before = state.blacklist.len();
+        state.blacklist.retain(|b| !(&b.connector == connector && &b.member == member));
+        let removed = state.blacklist.len() != before;
+        if removed {
+            state.push_audit(audit.clone());
+        }
+        ready(Ok(removed))
+    }
+
+    fn add_correction<'a>(&'a self, correction: &'a Correction, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        state.corrections.push(correction.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(()))
+    }
+
+    fn list_corrections(&self) -> BoxFuture<'_, StoreResult<Vec<Correction>>> {
+        ready(Ok(self.state().corrections.clone()))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -25,7 +25,8 @@ use thiserror::Error;
 use crate::action::Action;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
-use crate::ids::{ActionId, ConnectorId, GroupKey, TaskId};
+use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
+use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
 use crate::task::{StaffTask, TaskStatus};
 
 /// A boxed future, so the traits stay object-safe (`Arc<dyn Store>`).
@@ -67,6 +68,12 @@ pub struct Commit {
     /// Staff tasks. A task whose id is already there is skipped (idempotent).
     pub tasks: Vec<StaffTask>,
     pub audit: Vec<NewAuditEntry>,
+    /// Member records to create or update (joins, leaves, messages).
+    pub members: Vec<MemberUpdate>,
+    /// Violations decided. One whose id is already there is skipped (idempotent).
+    pub violations: Vec<Violation>,
+    /// Members to blacklist (an existing entry for the same connector and member is kept).
+    pub blacklist: Vec<BlacklistEntry>,
 }
 
 /// A group the engine has seen.
@@ -240,6 +247,65 @@ pub trait Store: Send + Sync + 'static {
     fn rulebook_versions(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<RulebookVersion>>>;
 
     fn rulebook_version(&self, version: i64) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>>;
+
+    /// A member's record in a group, if the engine has seen them there.
+    fn member<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<MemberRecord>>>;
+
+    /// Active violations of a member in any group of `connector` since `since` (the
+    /// ladder's decay window).
+    fn count_violations<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<u32>>;
+
+    /// Violations, newest first; optionally of one group, one status.
+    fn list_violations<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<ViolationStatus>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<Violation>>>;
+
+    fn get_violation<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Violation>>>;
+
+    /// Changes a violation's status and, in the same transaction, writes `audit` and — when
+    /// given — the correction (marking a false positive teaches the classifier).
+    fn set_violation_status<'a>(
+        &'a self,
+        id: &'a str,
+        status: ViolationStatus,
+        correction: Option<&'a Correction>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Violation>>;
+
+    /// The blacklist entry of a member of a connector, if any.
+    fn blacklisted<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<Option<BlacklistEntry>>>;
+
+    /// The blacklist, newest first.
+    fn list_blacklist(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<BlacklistEntry>>>;
+
+    /// Adds (or keeps) an entry, with its audit row, in one transaction.
+    fn add_to_blacklist<'a>(&'a self, entry: &'a BlacklistEntry, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Removes an entry, with its audit row, in one transaction; `false` when there was none.
+    fn remove_from_blacklist<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Records an operator's correction (with its audit row).
+    fn add_correction<'a>(&'a self, correction: &'a Correction, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every correction, oldest first (replayed into the classifier at start).
+    fn list_corrections(&self) -> BoxFuture<'_, StoreResult<Vec<Correction>>>;
 
     /// Flushes and closes; called once on shutdown.
     fn close(&self) -> BoxFuture<'_, ()>;

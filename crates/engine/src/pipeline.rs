@@ -82,7 +82,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         }
     }
 
-    let commit = Commit { event_seq: Some(seq), actions, tasks, audit };
+    let commit = Commit { event_seq: Some(seq), actions, tasks, audit, ..Commit::default() };
     core.store.commit(&commit).await?;
     if !commit.actions.is_empty() || !commit.tasks.is_empty() {
         core.outbox_changed.send_modify(|generation| *generation += 1);

@@ -96,6 +96,17 @@ impl Planner<'_> {
                     l.pick(&format!("在群「{group}」中将 {who} 禁言 {length}"), &format!("In group “{group}”, mute {who} for {length}")).to_owned(),
                 )
             }
+            ActionKind::Unmute { member } => {
+                let who = self.member(member);
+                (l.pick("解除禁言", "Unmute a member").to_owned(), l.pick(&format!("在群「{group}」中解除 {who} 的禁言"), &format!("In group “{group}”, unmute {who}")).to_owned())
+            }
+            ActionKind::Unban { member } => {
+                let who = self.member(member);
+                (
+                    l.pick("解除拉黑", "Unban a member").to_owned(),
+                    l.pick(&format!("允许 {who} 重新加入群「{group}」（从黑名单移除）"), &format!("Let {who} rejoin “{group}” (remove the ban)")).to_owned(),
+                )
+            }
             ActionKind::Kick { member } => {
                 let who = self.member(member);
                 (l.pick("移出成员", "Remove a member").to_owned(), l.pick(&format!("将 {who} 移出群「{group}」"), &format!("Remove {who} from group “{group}”")).to_owned())

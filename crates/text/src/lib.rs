@@ -2,6 +2,9 @@
 //!
 //! - [`normalize`] — the matching form of a text: NFKC (full-width → ASCII, ⑧ → 8) and
 //!   lower case. Later stages (traditional → simplified, homoglyphs, numerals) grow here.
+//! - [`classifier`] — the spam classifier (being written).
+
+pub mod classifier;
 
 use unicode_normalization::UnicodeNormalization;
 

@@ -66,10 +66,14 @@ pub enum WireActionKind {
     Delete { message_id: String },
     /// Mute a member for `duration_secs` seconds.
     Mute { member: String, duration_secs: u64 },
+    /// Lift a member's mute (an operator undid a penalty).
+    Unmute { member: String },
     /// Remove a member.
     Kick { member: String },
     /// Remove a member and keep them out.
     Ban { member: String },
+    /// Let a banned member back in (an operator undid a penalty).
+    Unban { member: String },
     /// Accept a join request.
     ApproveJoin { request_id: String, member: String },
     /// Refuse a join request, telling them `reason`.
@@ -134,7 +138,13 @@ impl From<&ActionKind> for WireActionKind {
                 member: member.0.clone(),
                 duration_secs: *duration_secs,
             },
+            ActionKind::Unmute { member } => Self::Unmute {
+                member: member.0.clone(),
+            },
             ActionKind::Kick { member } => Self::Kick {
+                member: member.0.clone(),
+            },
+            ActionKind::Unban { member } => Self::Unban {
                 member: member.0.clone(),
             },
             ActionKind::Ban { member } => Self::Ban {
@@ -219,6 +229,8 @@ impl WireAction {
             WireActionKind::Reply { .. } => "reply",
             WireActionKind::Delete { .. } => "delete",
             WireActionKind::Mute { .. } => "mute",
+            WireActionKind::Unmute { .. } => "unmute",
+            WireActionKind::Unban { .. } => "unban",
             WireActionKind::Kick { .. } => "kick",
             WireActionKind::Ban { .. } => "ban",
             WireActionKind::ApproveJoin { .. } => "approve_join",

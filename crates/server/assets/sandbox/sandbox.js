@@ -252,6 +252,8 @@
       case "mute": text = kind.duration_secs > 0 ? fill(T.bot_mute, { name: who(kind.member), duration: duration(kind.duration_secs) }) : fill(T.bot_unmute, { name: who(kind.member) }); break;
       case "kick": text = fill(T.bot_kick, { name: who(kind.member) }); break;
       case "ban": text = fill(T.bot_ban, { name: who(kind.member) }); break;
+      case "unmute": text = fill(T.bot_unmute, { name: who(kind.member) }); break;
+      case "unban": text = fill(T.bot_unban, { name: who(kind.member) }); break;
       case "approve_join": text = fill(T.bot_approve, { name: who(kind.member) }); break;
       case "reject_join": text = fill(T.bot_reject, { name: who(kind.member), reason: kind.reason }); break;
       case "set_announcement": text = fill(T.bot_announcement, { text: kind.text }); break;
