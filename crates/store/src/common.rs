@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use qunzhu_core::moderation::{
+    MemberChange, MemberRecord, MemberUpdate, Violation, ViolationStatus,
+};
 use qunzhu_core::store::{AttemptResult, NewRulebookVersion, OutboxEntry, RulebookVersion};
 use qunzhu_core::{NewAuditEntry, StaffTask, StoreError, StoreResult, TaskStatus};
 
@@ -154,4 +157,76 @@ pub(crate) fn next_rulebook_version(
         body: new.body.clone(),
         time: new.time,
     })
+}
+
+pub(crate) fn violation_status_from_db(name: &str) -> StoreResult<ViolationStatus> {
+    ViolationStatus::from_name(name)
+        .ok_or_else(|| StoreError::Corrupt(format!("violation status: unknown value {name:?}")))
+}
+
+/// The stored violation JSON holds everything but the status, whose column wins over it.
+pub(crate) fn violation_from_db(json: &str, status: &str) -> StoreResult<Violation> {
+    let mut violation: Violation = from_json(json, "violation")?;
+    violation.status = violation_status_from_db(status)?;
+    Ok(violation)
+}
+
+/// A member's display name as stored: a JSON string, so a NUL typed into a nickname is
+/// kept (PostgreSQL TEXT cannot hold one raw).
+pub(crate) fn name_to_db(name: Option<&str>) -> StoreResult<Option<String>> {
+    name.map(|n| to_json(n, "member name")).transpose()
+}
+
+pub(crate) fn name_from_db(name: Option<String>) -> StoreResult<Option<String>> {
+    name.map(|n| from_json(&n, "member name")).transpose()
+}
+
+pub(crate) fn messages_from_db(value: i64) -> StoreResult<u64> {
+    u64::try_from(value)
+        .map_err(|_| StoreError::Corrupt(format!("member messages: {value} is out of range")))
+}
+
+/// The record a member update creates when the engine had not seen the member in that
+/// group yet: `MemoryStore`'s fresh record with the update applied.
+pub(crate) fn new_member_record(update: &MemberUpdate) -> MemberRecord {
+    let mut record = MemberRecord {
+        group: update.group.clone(),
+        member: update.member.clone(),
+        name: update.name.clone(),
+        first_seen: update.at,
+        joined_at: None,
+        left_at: None,
+        messages: 0,
+        last_message_at: None,
+    };
+    match update.change {
+        MemberChange::Joined => record.joined_at = Some(update.at),
+        MemberChange::Left => record.left_at = Some(update.at),
+        MemberChange::Posted => {
+            record.messages = 1;
+            record.last_message_at = Some(update.at);
+        }
+        MemberChange::Seen => {}
+    }
+    record
+}
+
+/// The upsert of a member update, the same SQL on both backends (bind `?` on SQLite is
+/// written `$n` on PostgreSQL, so the caller supplies the VALUES list). A known name is
+/// replaced only by a new one; `first_seen` is never touched after the insert.
+pub(crate) fn member_upsert(change: MemberChange, values: &str) -> String {
+    let changed = match change {
+        MemberChange::Joined => ", joined_at = excluded.joined_at, left_at = NULL",
+        MemberChange::Left => ", left_at = excluded.left_at",
+        MemberChange::Posted => {
+            ", messages = members.messages + 1, last_message_at = excluded.last_message_at"
+        }
+        MemberChange::Seen => "",
+    };
+    format!(
+        "INSERT INTO members (connector, group_id, member_id, name, first_seen, joined_at, left_at, \
+                              messages, last_message_at) VALUES ({values}) \
+         ON CONFLICT (connector, group_id, member_id) DO UPDATE SET \
+             name = COALESCE(excluded.name, members.name){changed}"
+    )
 }

@@ -14,21 +14,25 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Row, Transaction};
+use sqlx::{PgConnection, QueryBuilder, Row, Transaction};
 
+use qunzhu_core::moderation::{
+    BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus,
+};
 use qunzhu_core::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion,
     OutboxEntry, RulebookVersion, Store,
 };
 use qunzhu_core::{
-    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, NewAuditEntry,
+    Action, ActionId, AuditEntry, ConnectorId, Event, GroupId, GroupKey, MemberId, NewAuditEntry,
     PlatformEventId, StaffTask, StoreError, StoreResult, TaskId, TaskStatus,
 };
 
 use crate::common::{
-    apply_attempt, attempts_from_db, backend, from_json, is_unique_violation,
-    next_rulebook_version, rulebook_audit, rulebook_conflict, status_from_db, task_from_db,
-    task_status_audit, to_json,
+    apply_attempt, attempts_from_db, backend, from_json, is_unique_violation, member_upsert,
+    messages_from_db, name_from_db, name_to_db, new_member_record, next_rulebook_version,
+    rulebook_audit, rulebook_conflict, status_from_db, task_from_db, task_status_audit, to_json,
+    violation_from_db,
 };
 use crate::{OpenError, redact_url, scrub};
 
@@ -188,6 +192,15 @@ impl PostgresStore {
         }
         for entry in &commit.audit {
             insert_audit(&mut tx, entry).await?;
+        }
+        for update in &commit.members {
+            apply_member(&mut tx, update).await?;
+        }
+        for violation in &commit.violations {
+            insert_violation(&mut tx, violation).await?;
+        }
+        for entry in &commit.blacklist {
+            insert_blacklist(&mut tx, entry).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -476,6 +489,196 @@ impl PostgresStore {
         .map_err(backend)?;
         row.as_ref().map(rulebook_from_row).transpose()
     }
+
+    async fn member_impl(
+        &self,
+        group: &GroupKey,
+        member: &MemberId,
+    ) -> StoreResult<Option<MemberRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE connector = $1 AND group_id = $2 AND member_id = $3"
+        ))
+        .bind(group.connector.as_str())
+        .bind(group.group.as_str())
+        .bind(member.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    async fn count_violations_impl(
+        &self,
+        connector: &ConnectorId,
+        member: &MemberId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM violations \
+             WHERE connector = $1 AND member_id = $2 AND status = $3 AND time >= $4 AND NOT dry_run",
+        )
+        .bind(connector.as_str())
+        .bind(member.as_str())
+        .bind(ViolationStatus::Active.name())
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn list_violations_impl(
+        &self,
+        group: Option<&GroupKey>,
+        status: Option<ViolationStatus>,
+        limit: u32,
+    ) -> StoreResult<Vec<Violation>> {
+        let mut query = QueryBuilder::<sqlx::Postgres>::new(format!(
+            "SELECT {VIOLATION_COLUMNS} FROM violations WHERE TRUE"
+        ));
+        if let Some(group) = group {
+            query
+                .push(" AND connector = ")
+                .push_bind(group.connector.as_str())
+                .push(" AND group_id = ")
+                .push_bind(group.group.as_str());
+        }
+        if let Some(status) = status {
+            query.push(" AND status = ").push_bind(status.name());
+        }
+        query
+            .push(" ORDER BY time DESC, seq DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(violation_from_row).collect()
+    }
+
+    async fn get_violation_impl(&self, id: &str) -> StoreResult<Option<Violation>> {
+        let row = sqlx::query(&format!(
+            "SELECT {VIOLATION_COLUMNS} FROM violations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(violation_from_row).transpose()
+    }
+
+    async fn set_violation_status_impl(
+        &self,
+        id: &str,
+        status: ViolationStatus,
+        correction: Option<&Correction>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<Violation> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE violations SET status = $1 WHERE id = $2 RETURNING {VIOLATION_COLUMNS}"
+        ))
+        .bind(status.name())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("violation {id}")));
+        };
+        let violation = violation_from_row(&row)?;
+        if let Some(correction) = correction {
+            insert_correction(&mut tx, correction).await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(violation)
+    }
+
+    async fn blacklisted_impl(
+        &self,
+        connector: &ConnectorId,
+        member: &MemberId,
+    ) -> StoreResult<Option<BlacklistEntry>> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM blacklist WHERE connector = $1 AND member_id = $2",
+        )
+        .bind(connector.as_str())
+        .bind(member.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        body.map(|body| from_json(&body, "blacklist entry"))
+            .transpose()
+    }
+
+    async fn list_blacklist_impl(&self, limit: u32) -> StoreResult<Vec<BlacklistEntry>> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM blacklist ORDER BY added_at DESC, seq DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        bodies
+            .iter()
+            .map(|body| from_json(body, "blacklist entry"))
+            .collect()
+    }
+
+    async fn add_to_blacklist_impl(
+        &self,
+        entry: &BlacklistEntry,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        insert_blacklist(&mut tx, entry).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn remove_from_blacklist_impl(
+        &self,
+        connector: &ConnectorId,
+        member: &MemberId,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let removed = sqlx::query("DELETE FROM blacklist WHERE connector = $1 AND member_id = $2")
+            .bind(connector.as_str())
+            .bind(member.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected()
+            > 0;
+        if !removed {
+            // Nothing changed, so nothing to audit; the transaction rolls back on drop.
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn add_correction_impl(
+        &self,
+        correction: &Correction,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        insert_correction(&mut tx, correction).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_corrections_impl(&self) -> StoreResult<Vec<Correction>> {
+        let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM corrections ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        bodies
+            .iter()
+            .map(|body| from_json(body, "correction"))
+            .collect()
+    }
 }
 
 const OUTBOX_COLUMNS: &str =
@@ -484,6 +687,8 @@ const TASK_COLUMNS: &str = "task, status, updated_at, updated_by";
 const AUDIT_COLUMNS: &str =
     "id, time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail";
 const RULEBOOK_COLUMNS: &str = "version, author, note, changes::text AS changes, body, time";
+const MEMBER_COLUMNS: &str = "connector, group_id, member_id, name, first_seen, joined_at, left_at, messages, last_message_at";
+const VIOLATION_COLUMNS: &str = "body, status";
 
 /// The password in a URL's user info, as written (for scrubbing driver messages).
 fn url_password(url: &str) -> Option<&str> {
@@ -564,6 +769,28 @@ fn audit_from_row(row: &PgRow) -> StoreResult<AuditEntry> {
     })
 }
 
+fn member_from_row(row: &PgRow) -> StoreResult<MemberRecord> {
+    Ok(MemberRecord {
+        group: GroupKey {
+            connector: ConnectorId(get(row, "connector")?),
+            group: GroupId(get(row, "group_id")?),
+        },
+        member: MemberId(get(row, "member_id")?),
+        name: name_from_db(get(row, "name")?)?,
+        first_seen: get(row, "first_seen")?,
+        joined_at: get(row, "joined_at")?,
+        left_at: get(row, "left_at")?,
+        messages: messages_from_db(get(row, "messages")?)?,
+        last_message_at: get(row, "last_message_at")?,
+    })
+}
+
+fn violation_from_row(row: &PgRow) -> StoreResult<Violation> {
+    let body: String = get(row, "body")?;
+    let status: String = get(row, "status")?;
+    violation_from_db(&body, &status)
+}
+
 fn rulebook_from_row(row: &PgRow) -> StoreResult<RulebookVersion> {
     let changes: String = get(row, "changes")?;
     Ok(RulebookVersion {
@@ -634,6 +861,74 @@ async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> StoreRe
     .execute(conn)
     .await
     .map_err(backend)?;
+    Ok(())
+}
+
+async fn apply_member(conn: &mut PgConnection, update: &MemberUpdate) -> StoreResult<()> {
+    let fresh = new_member_record(update);
+    sqlx::query(&member_upsert(
+        update.change,
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9",
+    ))
+    .bind(update.group.connector.as_str())
+    .bind(update.group.group.as_str())
+    .bind(update.member.as_str())
+    .bind(name_to_db(fresh.name.as_deref())?)
+    .bind(fresh.first_seen)
+    .bind(fresh.joined_at)
+    .bind(fresh.left_at)
+    .bind(i64::try_from(fresh.messages).unwrap_or(i64::MAX))
+    .bind(fresh.last_message_at)
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn insert_violation(conn: &mut PgConnection, violation: &Violation) -> StoreResult<()> {
+    // A re-run of an interrupted event decides the same violation id; the first one stands.
+    sqlx::query(
+        "INSERT INTO violations (id, connector, group_id, member_id, status, dry_run, time, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&violation.id)
+    .bind(violation.group.connector.as_str())
+    .bind(violation.group.group.as_str())
+    .bind(violation.member.as_str())
+    .bind(violation.status.name())
+    .bind(violation.dry_run)
+    .bind(violation.time)
+    .bind(to_json(violation, "violation")?)
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn insert_blacklist(conn: &mut PgConnection, entry: &BlacklistEntry) -> StoreResult<()> {
+    // An existing entry is kept: the first reason and time stand.
+    sqlx::query(
+        "INSERT INTO blacklist (connector, member_id, added_at, body) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (connector, member_id) DO NOTHING",
+    )
+    .bind(entry.connector.as_str())
+    .bind(entry.member.as_str())
+    .bind(entry.added_at)
+    .bind(to_json(entry, "blacklist entry")?)
+    .execute(conn)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+async fn insert_correction(conn: &mut PgConnection, correction: &Correction) -> StoreResult<()> {
+    sqlx::query("INSERT INTO corrections (at, violation, body) VALUES ($1, $2, $3)")
+        .bind(correction.at)
+        .bind(correction.violation.as_deref())
+        .bind(to_json(correction, "correction")?)
+        .execute(conn)
+        .await
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -745,6 +1040,87 @@ impl Store for PostgresStore {
         version: i64,
     ) -> BoxFuture<'_, StoreResult<Option<RulebookVersion>>> {
         Box::pin(self.rulebook_version_impl(version))
+    }
+
+    fn member<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<Option<MemberRecord>>> {
+        Box::pin(self.member_impl(group, member))
+    }
+
+    fn count_violations<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(self.count_violations_impl(connector, member, since))
+    }
+
+    fn list_violations<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<ViolationStatus>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<Violation>>> {
+        Box::pin(self.list_violations_impl(group, status, limit))
+    }
+
+    fn get_violation<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Violation>>> {
+        Box::pin(self.get_violation_impl(id))
+    }
+
+    fn set_violation_status<'a>(
+        &'a self,
+        id: &'a str,
+        status: ViolationStatus,
+        correction: Option<&'a Correction>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Violation>> {
+        Box::pin(self.set_violation_status_impl(id, status, correction, audit))
+    }
+
+    fn blacklisted<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<Option<BlacklistEntry>>> {
+        Box::pin(self.blacklisted_impl(connector, member))
+    }
+
+    fn list_blacklist(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<BlacklistEntry>>> {
+        Box::pin(self.list_blacklist_impl(limit))
+    }
+
+    fn add_to_blacklist<'a>(
+        &'a self,
+        entry: &'a BlacklistEntry,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(self.add_to_blacklist_impl(entry, audit))
+    }
+
+    fn remove_from_blacklist<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(self.remove_from_blacklist_impl(connector, member, audit))
+    }
+
+    fn add_correction<'a>(
+        &'a self,
+        correction: &'a Correction,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(self.add_correction_impl(correction, audit))
+    }
+
+    fn list_corrections(&self) -> BoxFuture<'_, StoreResult<Vec<Correction>>> {
+        Box::pin(self.list_corrections_impl())
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
