@@ -20,13 +20,17 @@ use chrono::{DateTime, Utc};
 use sqlx::Connection;
 
 use qunzhu_core::memory::MemoryStore;
+use qunzhu_core::moderation::{
+    BlacklistEntry, Correction, MemberChange, MemberRecord, MemberUpdate, Violation,
+    ViolationStatus,
+};
 use qunzhu_core::store::{
     Accepted, ActionStatus, AttemptResult, Commit, NewRulebookVersion, OutboxEntry, RulebookVersion,
 };
 use qunzhu_core::{
-    Action, ActionId, ActionKind, ConnectorId, Event, EventKind, GroupKey, Member, Message,
-    NewAuditEntry, Origin, PlatformEventId, Segment, StaffTask, Store, StoreError, TaskId,
-    TaskStatus,
+    Action, ActionId, ActionKind, ConnectorId, Event, EventKind, GroupKey, Member, MemberId,
+    Message, MessageId, NewAuditEntry, Origin, PlatformEventId, Segment, StaffTask, Store,
+    StoreError, TaskId, TaskStatus,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -111,6 +115,82 @@ fn rulebook(parent: Option<i64>, note: &str, at: DateTime<Utc>) -> NewRulebookVe
     }
 }
 
+fn member_update(
+    group: &GroupKey,
+    member: &str,
+    name: Option<&str>,
+    change: MemberChange,
+    at: DateTime<Utc>,
+) -> MemberUpdate {
+    MemberUpdate {
+        group: group.clone(),
+        member: MemberId::new(member),
+        name: name.map(str::to_owned),
+        at,
+        change,
+    }
+}
+
+fn members_only(members: Vec<MemberUpdate>) -> Commit {
+    Commit {
+        members,
+        ..Commit::default()
+    }
+}
+
+/// An active, enforced violation of `member`, as the moderation rule records it.
+fn violation(id: &str, group: &GroupKey, member: &str, at: DateTime<Utc>) -> Violation {
+    Violation {
+        id: id.into(),
+        group: group.clone(),
+        member: MemberId::new(member),
+        member_name: Some("小明".into()),
+        message_id: Some(MessageId::new(format!("m-{id}"))),
+        event_id: PlatformEventId::new(format!("e-{id}")),
+        category: "ad".into(),
+        text: "加微信 abc123 领红包".into(),
+        checks: r#"[{"check":"keywords","category":"ad","evidence":"加微信"}]"#.into(),
+        penalty: "warn".into(),
+        actions: vec![ActionId::new(format!("{id}-warn"))],
+        dry_run: false,
+        status: ViolationStatus::Active,
+        time: at,
+    }
+}
+
+fn violations_only(violations: Vec<Violation>) -> Commit {
+    Commit {
+        violations,
+        ..Commit::default()
+    }
+}
+
+fn blacklist_entry(member: &str, reason: &str, at: DateTime<Utc>) -> BlacklistEntry {
+    BlacklistEntry {
+        connector: ConnectorId::new("qq"),
+        member: MemberId::new(member),
+        member_name: Some(format!("成员{member}")),
+        reason: reason.into(),
+        added_by: "operator:alice".into(),
+        added_at: at,
+        violation: None,
+    }
+}
+
+fn correction(text: &str, is_spam: bool, at: DateTime<Utc>, violation: Option<&str>) -> Correction {
+    Correction {
+        text: text.into(),
+        is_spam,
+        by: "operator:alice".into(),
+        at,
+        violation: violation.map(str::to_owned),
+    }
+}
+
+fn violation_ids(violations: &[Violation]) -> Vec<&str> {
+    violations.iter().map(|v| v.id.as_str()).collect()
+}
+
 fn actions_only(actions: Vec<Action>) -> Commit {
     Commit {
         actions,
@@ -179,6 +259,7 @@ async fn commit_marks_the_event_processed_so_it_is_no_longer_pending(store: Arc<
             actions: vec![action.clone()],
             tasks: vec![task("t1", action.clone(), t(2))],
             audit: vec![note("decision", Some(&g), "欢迎新人", t(2))],
+            ..Commit::default()
         })
         .await
         .unwrap();
@@ -204,6 +285,15 @@ async fn a_commit_for_an_unknown_event_writes_nothing(store: Arc<dyn Store>) {
             actions: vec![action.clone()],
             tasks: vec![task("t-lost", action.clone(), t(0))],
             audit: vec![note("decision", Some(&g), "never", t(0))],
+            members: vec![member_update(
+                &g,
+                "10001",
+                Some("小明"),
+                MemberChange::Posted,
+                t(0),
+            )],
+            violations: vec![violation("v-lost", &g, "10001", t(0))],
+            blacklist: vec![blacklist_entry("10001", "广告", t(0))],
         })
         .await
         .unwrap_err();
@@ -215,6 +305,12 @@ async fn a_commit_for_an_unknown_event_writes_nothing(store: Arc<dyn Store>) {
     );
     assert!(store.list_tasks(None, 10).await.unwrap().is_empty());
     assert!(store.list_audit(None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.member(&g, &MemberId::new("10001")).await.unwrap(),
+        None
+    );
+    assert_eq!(store.get_violation("v-lost").await.unwrap(), None);
+    assert!(store.list_blacklist(10).await.unwrap().is_empty());
 }
 
 async fn commit_is_idempotent_on_action_and_task_ids(store: Arc<dyn Store>) {
@@ -225,6 +321,7 @@ async fn commit_is_idempotent_on_action_and_task_ids(store: Arc<dyn Store>) {
         actions: vec![action.clone()],
         tasks: vec![task("t1", action.clone(), t(0))],
         audit: vec![note("decision", Some(&g), "first run", t(0))],
+        ..Commit::default()
     };
     store.commit(&first).await.unwrap();
 
@@ -240,6 +337,7 @@ async fn commit_is_idempotent_on_action_and_task_ids(store: Arc<dyn Store>) {
         ],
         tasks: vec![task("t1", rerun_action, t(5))],
         audit: vec![note("decision", Some(&g), "second run", t(5))],
+        ..Commit::default()
     };
     store.commit(&rerun).await.unwrap();
 
@@ -841,6 +939,543 @@ async fn a_cursor_following_concurrent_commits_misses_no_action(store: Arc<dyn S
 }
 
 // ---------------------------------------------------------------------------------------
+// Moderation records
+
+async fn member_record_follows_join_posts_leave_and_rejoin_keeping_first_seen(
+    store: Arc<dyn Store>,
+) {
+    let g = qq("100");
+    let ming = MemberId::new("10001");
+    assert_eq!(store.member(&g, &ming).await.unwrap(), None);
+
+    store
+        .commit(&members_only(vec![member_update(
+            &g,
+            "10001",
+            Some("小明"),
+            MemberChange::Joined,
+            t(0),
+        )]))
+        .await
+        .unwrap();
+    let mut expected = MemberRecord {
+        group: g.clone(),
+        member: ming.clone(),
+        name: Some("小明".into()),
+        first_seen: t(0),
+        joined_at: Some(t(0)),
+        left_at: None,
+        messages: 0,
+        last_message_at: None,
+    };
+    assert_eq!(
+        store.member(&g, &ming).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    // Two posts in one commit; the first carries no name, which keeps the known one.
+    store
+        .commit(&members_only(vec![
+            member_update(&g, "10001", None, MemberChange::Posted, t(10)),
+            member_update(&g, "10001", Some("小明同学"), MemberChange::Posted, t(20)),
+        ]))
+        .await
+        .unwrap();
+    expected.name = Some("小明同学".into());
+    expected.messages = 2;
+    expected.last_message_at = Some(t(20));
+    assert_eq!(
+        store.member(&g, &ming).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    store
+        .commit(&members_only(vec![member_update(
+            &g,
+            "10001",
+            None,
+            MemberChange::Left,
+            t(30),
+        )]))
+        .await
+        .unwrap();
+    expected.left_at = Some(t(30));
+    assert_eq!(
+        store.member(&g, &ming).await.unwrap(),
+        Some(expected.clone()),
+        "leaving keeps the join time and the message count"
+    );
+
+    store
+        .commit(&members_only(vec![member_update(
+            &g,
+            "10001",
+            Some("小明"),
+            MemberChange::Joined,
+            t(40),
+        )]))
+        .await
+        .unwrap();
+    expected.name = Some("小明".into());
+    expected.joined_at = Some(t(40));
+    expected.left_at = None;
+    assert_eq!(
+        store.member(&g, &ming).await.unwrap(),
+        Some(expected),
+        "a rejoin clears left_at and keeps first_seen"
+    );
+
+    // The same member elsewhere is another record; a first post or a first sighting creates one.
+    store
+        .commit(&members_only(vec![
+            member_update(&qq("200"), "10001", None, MemberChange::Posted, t(50)),
+            member_update(&qq("300"), "10001", Some("阿明"), MemberChange::Seen, t(60)),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(&qq("200"), &ming).await.unwrap(),
+        Some(MemberRecord {
+            group: qq("200"),
+            member: ming.clone(),
+            name: None,
+            first_seen: t(50),
+            joined_at: None,
+            left_at: None,
+            messages: 1,
+            last_message_at: Some(t(50)),
+        })
+    );
+    assert_eq!(
+        store.member(&qq("300"), &ming).await.unwrap(),
+        Some(MemberRecord {
+            group: qq("300"),
+            member: ming.clone(),
+            name: Some("阿明".into()),
+            first_seen: t(60),
+            joined_at: None,
+            left_at: None,
+            messages: 0,
+            last_message_at: None,
+        })
+    );
+    assert_eq!(
+        store
+            .member(&GroupKey::new("matrix", "100"), &ming)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn violations_are_idempotent_by_id_and_counted_per_connector_within_the_window(
+    store: Arc<dyn Store>,
+) {
+    let (g100, g200) = (qq("100"), qq("200"));
+    let matrix = GroupKey::new("matrix", "!room");
+    let mut dry_run = violation("v-dry", &g100, "10001", t(40));
+    dry_run.dry_run = true;
+    store
+        .commit(&violations_only(vec![
+            violation("v-old", &g100, "10001", t(0)),
+            violation("v-1", &g100, "10001", t(10)),
+            violation("v-2", &g200, "10001", t(20)),
+            violation("v-matrix", &matrix, "10001", t(30)),
+            dry_run,
+            violation("v-other", &g100, "20002", t(50)),
+        ]))
+        .await
+        .unwrap();
+
+    // A re-run decides the same id; the first record stands.
+    let mut rerun = violation("v-1", &g100, "10001", t(15));
+    rerun.text = "re-run".into();
+    rerun.penalty = "mute:600".into();
+    store.commit(&violations_only(vec![rerun])).await.unwrap();
+    assert_eq!(
+        store.get_violation("v-1").await.unwrap(),
+        Some(violation("v-1", &g100, "10001", t(10)))
+    );
+    assert_eq!(store.get_violation("v-nope").await.unwrap(), None);
+
+    let qq_id = ConnectorId::new("qq");
+    let ming = MemberId::new("10001");
+    assert_eq!(
+        store.count_violations(&qq_id, &ming, t(5)).await.unwrap(),
+        2,
+        "v-1 and v-2 in two groups of one connector; not the older one, the dry run, the other connector or the other member"
+    );
+    assert_eq!(
+        store.count_violations(&qq_id, &ming, t(0)).await.unwrap(),
+        3,
+        "the window includes its start"
+    );
+    assert_eq!(
+        store.count_violations(&qq_id, &ming, t(21)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .count_violations(&ConnectorId::new("matrix"), &ming, t(0))
+            .await
+            .unwrap(),
+        1
+    );
+
+    let audit = note("violation.status", Some(&g100), "撤销", t(60));
+    store
+        .set_violation_status("v-2", ViolationStatus::Undone, None, &audit)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_violations(&qq_id, &ming, t(5)).await.unwrap(),
+        1
+    );
+    store
+        .set_violation_status("v-1", ViolationStatus::FalsePositive, None, &audit)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_violations(&qq_id, &ming, t(5)).await.unwrap(),
+        0,
+        "undone and false-positive violations no longer count"
+    );
+
+    assert_eq!(
+        violation_ids(&store.list_violations(None, None, 10).await.unwrap()),
+        ["v-other", "v-dry", "v-matrix", "v-2", "v-1", "v-old"],
+        "newest first"
+    );
+    assert_eq!(
+        violation_ids(&store.list_violations(None, None, 2).await.unwrap()),
+        ["v-other", "v-dry"]
+    );
+    assert_eq!(
+        violation_ids(&store.list_violations(Some(&g100), None, 10).await.unwrap()),
+        ["v-other", "v-dry", "v-1", "v-old"]
+    );
+    assert_eq!(
+        violation_ids(
+            &store
+                .list_violations(Some(&g100), Some(ViolationStatus::Active), 10)
+                .await
+                .unwrap()
+        ),
+        ["v-other", "v-dry", "v-old"]
+    );
+    let false_positives = store
+        .list_violations(None, Some(ViolationStatus::FalsePositive), 10)
+        .await
+        .unwrap();
+    assert_eq!(violation_ids(&false_positives), ["v-1"]);
+    assert_eq!(false_positives[0].status, ViolationStatus::FalsePositive);
+}
+
+async fn marking_a_false_positive_writes_the_correction_and_audit_together(store: Arc<dyn Store>) {
+    let g = qq("100");
+    store
+        .commit(&violations_only(vec![violation("v-1", &g, "10001", t(0))]))
+        .await
+        .unwrap();
+
+    let not_spam = correction("加微信 abc123 领红包", false, t(10), Some("v-nope"));
+    let error = store
+        .set_violation_status(
+            "v-nope",
+            ViolationStatus::FalsePositive,
+            Some(&not_spam),
+            &note("violation.status", Some(&g), "never", t(10)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error, StoreError::NotFound("violation v-nope".into()));
+    assert!(
+        store.list_corrections().await.unwrap().is_empty(),
+        "nothing written"
+    );
+    assert!(
+        store.list_audit(None, 10).await.unwrap().is_empty(),
+        "nothing written"
+    );
+
+    let not_spam = correction("加微信 abc123 领红包", false, t(10), Some("v-1"));
+    let marked = store
+        .set_violation_status(
+            "v-1",
+            ViolationStatus::FalsePositive,
+            Some(&not_spam),
+            &note("violation.status", Some(&g), "误判：v-1", t(10)),
+        )
+        .await
+        .unwrap();
+    let mut expected = violation("v-1", &g, "10001", t(0));
+    expected.status = ViolationStatus::FalsePositive;
+    assert_eq!(marked, expected);
+    assert_eq!(
+        store.get_violation("v-1").await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.list_corrections().await.unwrap(),
+        vec![not_spam.clone()]
+    );
+    let audit = store.list_audit(None, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        audit[0].entry,
+        note("violation.status", Some(&g), "误判：v-1", t(10))
+    );
+
+    // Back to active without a correction: the status and one more audit row, no correction.
+    let restored = store
+        .set_violation_status(
+            "v-1",
+            ViolationStatus::Active,
+            None,
+            &note("violation.status", Some(&g), "恢复：v-1", t(20)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(restored.status, ViolationStatus::Active);
+    assert_eq!(store.list_corrections().await.unwrap(), vec![not_spam]);
+    assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 2);
+}
+
+async fn blacklist_adds_keeps_lists_and_removes_with_audit(store: Arc<dyn Store>) {
+    let qq_id = ConnectorId::new("qq");
+    let (a, b) = (MemberId::new("10001"), MemberId::new("20002"));
+    let first = blacklist_entry("10001", "广告", t(10));
+    store
+        .add_to_blacklist(&first, &note("blacklist.add", None, "拉黑 10001", t(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.blacklisted(&qq_id, &a).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .blacklisted(&ConnectorId::new("matrix"), &a)
+            .await
+            .unwrap(),
+        None,
+        "a blacklist is per connector"
+    );
+
+    // Adding again keeps the existing entry (its reason and time); the attempt is audited.
+    store
+        .add_to_blacklist(
+            &blacklist_entry("10001", "again", t(20)),
+            &note("blacklist.add", None, "再次拉黑 10001", t(20)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.blacklisted(&qq_id, &a).await.unwrap(),
+        Some(first.clone())
+    );
+
+    let second = blacklist_entry("20002", "诈骗", t(30));
+    store
+        .add_to_blacklist(&second, &note("blacklist.add", None, "拉黑 20002", t(30)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_blacklist(10).await.unwrap(),
+        vec![second.clone(), first.clone()],
+        "newest first"
+    );
+    assert_eq!(store.list_blacklist(1).await.unwrap(), vec![second.clone()]);
+    assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 3);
+
+    assert!(
+        store
+            .remove_from_blacklist(
+                &qq_id,
+                &a,
+                &note("blacklist.remove", None, "移出 10001", t(40))
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.blacklisted(&qq_id, &a).await.unwrap(), None);
+    assert_eq!(store.list_blacklist(10).await.unwrap(), vec![second]);
+    assert_eq!(
+        store.list_audit(None, 1).await.unwrap()[0].entry.summary,
+        "移出 10001"
+    );
+
+    assert!(
+        !store
+            .remove_from_blacklist(&qq_id, &a, &note("blacklist.remove", None, "never", t(50)))
+            .await
+            .unwrap(),
+        "nothing to remove"
+    );
+    assert!(
+        !store
+            .remove_from_blacklist(
+                &ConnectorId::new("matrix"),
+                &b,
+                &note("blacklist.remove", None, "never", t(50))
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.list_audit(None, 10).await.unwrap().len(),
+        4,
+        "a removal that removed nothing writes no audit row"
+    );
+}
+
+async fn a_commit_blacklists_a_member_with_the_violation_that_caused_it(store: Arc<dyn Store>) {
+    let g = qq("100");
+    let event = message("e-scam", &g, "转账到这个账户", t(0));
+    let seq = accept_new(&store, &event).await;
+    let mut scam = violation("v-e-scam", &g, "10001", t(0));
+    scam.category = "scam".into();
+    scam.penalty = "blacklist".into();
+    let mut entry = blacklist_entry("10001", "诈骗", t(0));
+    entry.added_by = "engine".into();
+    entry.violation = Some("v-e-scam".into());
+    store
+        .commit(&Commit {
+            event_seq: Some(seq),
+            audit: vec![note("decision", Some(&g), "拉黑 10001", t(0))],
+            members: vec![member_update(
+                &g,
+                "10001",
+                Some("小明"),
+                MemberChange::Posted,
+                t(0),
+            )],
+            violations: vec![scam.clone()],
+            blacklist: vec![entry.clone()],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.pending_events(10).await.unwrap().is_empty());
+    assert_eq!(store.get_violation("v-e-scam").await.unwrap(), Some(scam));
+    let qq_id = ConnectorId::new("qq");
+    let ming = MemberId::new("10001");
+    assert_eq!(
+        store.blacklisted(&qq_id, &ming).await.unwrap(),
+        Some(entry.clone())
+    );
+    assert_eq!(
+        store.count_violations(&qq_id, &ming, t(0)).await.unwrap(),
+        1
+    );
+    assert_eq!(store.member(&g, &ming).await.unwrap().unwrap().messages, 1);
+
+    // A later commit that blacklists again keeps the first entry.
+    store
+        .commit(&Commit {
+            blacklist: vec![blacklist_entry("10001", "again", t(10))],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.list_blacklist(10).await.unwrap(), vec![entry]);
+}
+
+async fn corrections_are_listed_oldest_first(store: Arc<dyn Store>) {
+    let g = qq("100");
+    let spam = correction("低价出售账号", true, t(10), None);
+    let ham = correction("今晚开会", false, t(20), None);
+    store
+        .add_correction(&spam, &note("correction", None, "是垃圾", t(10)))
+        .await
+        .unwrap();
+    store
+        .add_correction(&ham, &note("correction", None, "不是垃圾", t(20)))
+        .await
+        .unwrap();
+    store
+        .commit(&violations_only(vec![violation("v-1", &g, "10001", t(25))]))
+        .await
+        .unwrap();
+    let from_review = correction("加微信 abc123 领红包", false, t(30), Some("v-1"));
+    store
+        .set_violation_status(
+            "v-1",
+            ViolationStatus::FalsePositive,
+            Some(&from_review),
+            &note("violation.status", Some(&g), "误判", t(30)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_corrections().await.unwrap(),
+        vec![spam, ham, from_review]
+    );
+    assert_eq!(
+        store
+            .list_audit(None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.entry.summary.as_str())
+            .collect::<Vec<_>>(),
+        ["误判", "不是垃圾", "是垃圾"]
+    );
+}
+
+async fn moderation_text_with_a_nul_character_round_trips(store: Arc<dyn Store>) {
+    // Nicknames and messages are whatever users type, NUL included.
+    let g = qq("100");
+    let name = "小\u{0}明";
+    let mut bad = violation("v-nul", &g, "10001", t(0));
+    bad.text = "加\u{0}微信".into();
+    bad.member_name = Some(name.into());
+    let mut entry = blacklist_entry("10001", "广\u{0}告", t(0));
+    entry.member_name = Some(name.into());
+    store
+        .commit(&Commit {
+            members: vec![member_update(
+                &g,
+                "10001",
+                Some(name),
+                MemberChange::Joined,
+                t(0),
+            )],
+            violations: vec![bad.clone()],
+            blacklist: vec![entry.clone()],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let nul = correction("加\u{0}微信", true, t(1), Some("v-nul"));
+    store
+        .add_correction(&nul, &note("correction", None, "是垃圾", t(1)))
+        .await
+        .unwrap();
+
+    let ming = MemberId::new("10001");
+    assert_eq!(
+        store
+            .member(&g, &ming)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_deref(),
+        Some(name)
+    );
+    assert_eq!(store.get_violation("v-nul").await.unwrap(), Some(bad));
+    assert_eq!(
+        store
+            .blacklisted(&ConnectorId::new("qq"), &ming)
+            .await
+            .unwrap(),
+        Some(entry)
+    );
+    assert_eq!(store.list_corrections().await.unwrap(), vec![nul]);
+}
+
+// ---------------------------------------------------------------------------------------
 // Stories that need the store to be closed and opened again (SQLite, PostgreSQL)
 
 async fn an_uncommitted_event_survives_reopening_the_store(backend: Reopenable) {
@@ -886,6 +1521,7 @@ async fn data_survives_close_and_reopen(backend: Reopenable) {
             actions: vec![action.clone()],
             tasks: vec![task("t1", action.clone(), t(0))],
             audit: vec![note("decision", Some(&g), "kept", t(0))],
+            ..Commit::default()
         })
         .await
         .unwrap();
@@ -1158,7 +1794,14 @@ stories! {
         list_audit_filters_by_group_newest_first,
         chat_text_with_a_nul_character_round_trips,
         concurrent_rulebook_saves_with_the_same_parent_yield_exactly_one_success,
-        a_cursor_following_concurrent_commits_misses_no_action;
+        a_cursor_following_concurrent_commits_misses_no_action,
+        member_record_follows_join_posts_leave_and_rejoin_keeping_first_seen,
+        violations_are_idempotent_by_id_and_counted_per_connector_within_the_window,
+        marking_a_false_positive_writes_the_correction_and_audit_together,
+        blacklist_adds_keeps_lists_and_removes_with_audit,
+        a_commit_blacklists_a_member_with_the_violation_that_caused_it,
+        corrections_are_listed_oldest_first,
+        moderation_text_with_a_nul_character_round_trips;
     reopened:
         an_uncommitted_event_survives_reopening_the_store,
         data_survives_close_and_reopen,
