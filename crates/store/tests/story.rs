@@ -1475,6 +1475,56 @@ async fn moderation_text_with_a_nul_character_round_trips(store: Arc<dyn Store>)
     assert_eq!(store.list_corrections().await.unwrap(), vec![nul]);
 }
 
+async fn concurrent_commits_about_a_new_member_count_every_message(store: Arc<dyn Store>) {
+    // Workers racing to create the same member's record must neither fail on the key nor
+    // lose a message: the upsert is one statement, not a read followed by a write.
+    const WRITERS: u64 = 8;
+    const PER_WRITER: u64 = 10;
+    let g = qq("100");
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (store, g) = (store.clone(), g.clone());
+            tokio::spawn(async move {
+                for i in 0..PER_WRITER {
+                    let at = t(i64::try_from(w * PER_WRITER + i).unwrap());
+                    store
+                        .commit(&Commit {
+                            members: vec![member_update(
+                                &g,
+                                "10001",
+                                None,
+                                MemberChange::Posted,
+                                at,
+                            )],
+                            violations: vec![violation(&format!("v-{w}-{i}"), &g, "10001", at)],
+                            blacklist: vec![blacklist_entry("10001", "刷屏", at)],
+                            ..Commit::default()
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let record = store
+        .member(&g, &MemberId::new("10001"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.messages, WRITERS * PER_WRITER);
+    assert_eq!(
+        store
+            .count_violations(&ConnectorId::new("qq"), &MemberId::new("10001"), t(0))
+            .await
+            .unwrap(),
+        u32::try_from(WRITERS * PER_WRITER).unwrap()
+    );
+    assert_eq!(store.list_blacklist(10).await.unwrap().len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------
 // Stories that need the store to be closed and opened again (SQLite, PostgreSQL)
 
@@ -1521,10 +1571,25 @@ async fn data_survives_close_and_reopen(backend: Reopenable) {
             actions: vec![action.clone()],
             tasks: vec![task("t1", action.clone(), t(0))],
             audit: vec![note("decision", Some(&g), "kept", t(0))],
-            ..Commit::default()
+            members: vec![member_update(
+                &g,
+                "10001",
+                Some("小明"),
+                MemberChange::Posted,
+                t(0),
+            )],
+            violations: vec![violation("v-1", &g, "10001", t(0))],
+            blacklist: vec![blacklist_entry("10001", "广告", t(0))],
         })
         .await
         .unwrap();
+    let kept = correction("低价出售账号", true, t(0), None);
+    store
+        .add_correction(&kept, &note("correction", None, "是垃圾", t(0)))
+        .await
+        .unwrap();
+    let member = store.member(&g, &MemberId::new("10001")).await.unwrap();
+    assert!(member.is_some());
     let retry = AttemptResult::Retry {
         next_attempt_at: t(30),
         error: "busy".into(),
@@ -1547,6 +1612,19 @@ async fn data_survives_close_and_reopen(backend: Reopenable) {
     assert_eq!(store.list_tasks(None, 10).await.unwrap(), tasks);
     assert_eq!(store.list_audit(None, 10).await.unwrap(), audit);
     assert_eq!(store.rulebook_head().await.unwrap(), Some(v1));
+    assert_eq!(
+        store.member(&g, &MemberId::new("10001")).await.unwrap(),
+        member
+    );
+    assert_eq!(
+        store.list_violations(None, None, 10).await.unwrap(),
+        vec![violation("v-1", &g, "10001", t(0))]
+    );
+    assert_eq!(
+        store.list_blacklist(10).await.unwrap(),
+        vec![blacklist_entry("10001", "广告", t(0))]
+    );
+    assert_eq!(store.list_corrections().await.unwrap(), vec![kept]);
     // And it keeps counting where it left off.
     assert_eq!(
         store
@@ -1801,7 +1879,8 @@ stories! {
         blacklist_adds_keeps_lists_and_removes_with_audit,
         a_commit_blacklists_a_member_with_the_violation_that_caused_it,
         corrections_are_listed_oldest_first,
-        moderation_text_with_a_nul_character_round_trips;
+        moderation_text_with_a_nul_character_round_trips,
+        concurrent_commits_about_a_new_member_count_every_message;
     reopened:
         an_uncommitted_event_survives_reopening_the_store,
         data_survives_close_and_reopen,
