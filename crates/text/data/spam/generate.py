@@ -192,6 +192,88 @@ HAM_EN = [
     "This is not spam, it's the official announcement", "I made 3 commits today",
 ]
 
+
+HAM_MORE = {
+    "parents": [
+        "老师，请问明天需要带午睡被子吗", "这周的阅读打卡记得在小程序上传", "家长们，{kid}今天在学校摔了一下，已经处理好了，放心",
+        "{kid}奶奶来接，麻烦老师跟孩子说一下", "谁有{subject}书第{n}页的照片，孩子把书落学校了", "麻烦问下校车几点到{place}",
+        "今天的口算本签字了吗", "周五是开放日，家长可以进班听课", "学校食堂下周菜单发群里了", "请家长督促孩子每天跳绳{n}分钟",
+        "期末考试时间：{day}到下周三", "注意防溺水安全教育，请签字回执", "家委会统计：{day}亲子活动参加的请接龙",
+        "不好意思，刚才发错群了", "孩子这几天咳嗽，要不要戴口罩去学校", "谁家孩子报了{subject}培优班，感觉怎么样",
+        "班费明细已公示，有疑问可以私聊家委", "老师，{kid}的作业已经补交了", "今天作业：背诵课文第{n}课，{subject}练习册一页",
+        "请家长关注孩子用眼卫生", "有家长问校服在哪里买，学校统一订的，{price}一套", "我家孩子说明天要带{item}，是真的吗",
+        "没有的，不用带", "春节前最后一天上课是{day}", "放假通知已发，请查收", "谢谢各位家长配合👏",
+        "各位家长晚上好，今天孩子们在学校表现都很好", "周四下午家长开放日，欢迎大家来",
+    ],
+    "shop": [
+        "老板，{item}能便宜一点吗，我买三件", "下单了，麻烦尽快发", "这个颜色还有吗", "亲，已经为您备注了",
+        "门店今天排队的人好多", "会员日{day}全场九折", "订单{order}已经退款了吗", "上次的{item}很好用，再来两件",
+        "请问能不能送货上门，我在{place}", "满{price}包邮", "亲，这款不参加活动哦", "我收到的{item}有点瑕疵",
+        "麻烦拍个照片给客服，我们给您处理", "已经提交售后了", "你们{city}有分店吗", "店长推荐的那款卖完了吗",
+        "周末店里有新品试吃", "直播间{time}开播，群里的朋友可以来看看", "感谢支持，欢迎再来", "价格是{price}元，含运费",
+    ],
+    "fitness": [
+        "今天游了{n}个来回", "周末{place}有没有人一起爬山", "教练，硬拉腰疼怎么办", "今天早起跑步，空气真好",
+        "减脂期可以吃水果吗", "打卡：俯卧撑{n}个", "{name}你那个{item}在哪买的", "练完记得补水",
+        "羽毛球馆{day}订好了，{time}，{price}一小时", "好久没练了，重新开始", "有人参加{city}马拉松吗",
+        "体脂秤准不准啊", "今天练背，感觉很好", "教练{day}休息，课程顺延", "跳操第{n}天，腿不酸了",
+    ],
+    "study": [
+        "有没有人用过番茄钟学习法", "听力太难了，怎么练", "单词书推荐哪本", "这题我算出来是{n}，对吗",
+        "今天状态差，只学了两个小时", "明天{time}模考，大家早点睡", "资料放群文件了，自取", "英语作文有人帮忙批改吗",
+        "报了{course}，感觉还行", "我也刚开始复习，一起加油", "笔记借我看看呗", "这周目标：刷完{n}套卷子",
+        "面试{day}开始，紧张", "祝大家逢考必过🎉", "复试名单出来了", "我的{subject}基础很差，怎么补",
+    ],
+    "tech": [
+        "把环境变量 RUST_LOG=debug 打开看看", "这个接口 QPS 大概多少", "线上回滚了，先止血", "有人对 {tech} 的源码熟吗",
+        "测试环境的数据库密码改了，私聊发你", "编译时间太长了，用 sccache 吧", "我们的服务部署在{city}机房",
+        "issue #{order} 已经修了", "明天发版，今晚冻结代码", "监控告警太多了，要调一下阈值", "这段代码的复杂度是 O(n log n)",
+        "用 curl -v 看一下请求头", "TLS 证书{day}过期，记得续", "已经加到 README 了", "谁有空帮我看看这个死锁",
+        "{tech} 官方博客发了新版本说明", "性能测试结果：p99 {n}ms", "日志里全是 connection reset", "推荐一个好用的终端",
+    ],
+    "paid": [
+        "本期嘉宾是{name}，欢迎大家提问", "今天的作业大家都很认真", "优秀作业已经置顶展示", "这周的读书笔记我写完了",
+        "助教，回放链接打不开", "已补发，请刷新", "老师讲的这个框架很实用", "有同学在{city}吗，线下约",
+        "打卡：今天冥想{n}分钟", "社群规则：禁止广告和拉人", "第{n}期训练营{day}开营", "报名截止前还有{n}个名额",
+    ],
+    "community": [
+        "{place}新开了一家面馆，味道不错", "谁家有梯子借用一下", "小区门禁卡坏了找物业", "今晚停电两小时，提前准备",
+        "团购的大米{day}到，{price}一袋", "捡到一个钱包，已交到物业", "楼下的车挡路了，车主在吗", "谢谢大家帮忙找到了猫",
+        "物业电话是多少", "快递柜满了", "社区疫苗接种{day}在{place}", "有没有靠谱的家政推荐",
+    ],
+}
+HAM_MORE["short"] = [
+    "好的", "谢谢", "谢谢大家", "辛苦了", "群主辛苦了👍", "哈哈哈哈", "同意", "+1", "我也是", "在的", "马上到",
+    "我晚点看", "没问题", "明白了", "早上好", "晚安", "新年快乐", "中秋快乐🥮", "恭喜恭喜🎉", "太棒了", "有道理",
+    "稍等", "在开会，等会回", "已转", "已付款", "已报名", "我来了", "收到，马上处理", "不客气", "欢迎新朋友",
+    "欢迎{name}加入本群", "大家好，我是新来的", "楼上说得对", "这个好", "支持一下", "辛苦{name}", "到了吗", "路上堵车",
+    "今天好热", "下雨了记得带伞", "早点休息", "生日快乐！", "真的假的", "我觉得可以", "加油💪", "一起加油",
+]
+for _k, _v in HAM_MORE.items():
+    HAM.setdefault(_k, []).extend(_v)
+
+HAM_EN.extend([
+    "Can you send me the invoice for order #{order}?", "The meetup moved to {eday}, same place",
+    "I think the issue is in the config file", "Thanks everyone for coming yesterday!", "Who wants to grab lunch?",
+    "The Wi-Fi password is on the whiteboard", "Please don't share personal data in the group",
+    "I lost my keys near the entrance, has anyone seen them?", "How do I unsubscribe from the newsletter?",
+    "The new version of {etech} broke my build", "Let's continue this in a thread", "Ping me if you need help",
+    "Is the parking free on weekends?", "Our next game night is {eday}", "Happy birthday {ename}!",
+    "I can lend you my book", "The store opens at 9am", "Anyone else getting this error on login?",
+    "That's a great idea, let's do it", "I'm running a bit late, save me a seat", "Running late, be there in 10",
+    "Start without me, I'll join later", "Morning all, coffee first", "Who's hosting next month?", "I'll check and get back to you",
+    "Good point, I hadn't thought of that", "Can you repeat the question?", "Nice photos from the trip!", "Done, thanks for the reminder",
+    "I'm out of office until {eday}", "Let me know when you're free", "Agreed, let's ship it", "Back online now",
+    "My flight got delayed, so I'll miss the call", "I fixed the typo in the docs", "Anyone going to the conference?",
+    "The train was cancelled again", "Please mute your mic during the talk", "I'll take notes today", "Is this seat taken?",
+    "Have a good weekend everyone", "Welcome aboard {ename}!", "Where can I find the schedule?", "The kids loved the park",
+    "I'll bring my laptop", "Should we order pizza?", "Thank you for organising this", "Quick question about the homework",
+    "Which chapter are we reading this week?", "The gym is closed {eday}", "I ran 5k this morning", "Good luck with the exam!",
+    "Can I pay by card at the venue?", "The recording is uploaded, link in the pinned message", "Lol that's hilarious",
+    "I'm not sure, maybe ask the admin", "Same problem here since the update", "It works now, my bad", "I earned my first certification today!", "Sorry, wrong chat",
+])
+
+
 DECOR_PREFIX = ["", "", "", "", "@{name} ", "@{name} ", "回复{name}：", "哈哈，", "嗯嗯，", "对的，", "请问，"]
 DECOR_SUFFIX = ["", "", "", "", "{emoji}", "{emoji}{emoji}", "～", "。", "！", "哈哈", "吧", "?", "[捂脸]", "[微笑]"]
 
@@ -211,7 +293,7 @@ def make_ham():
                 line = line + " " + rng.choice(SLOTS["emoji"])
             out.append(line)
     # two-line ham (notices) joined with \n
-    for _ in range(60):
+    for _ in range(200):
         a = fill(rng.choice(HAM["parents"] + HAM["paid"] + HAM["community"]))
         b = fill(rng.choice(HAM["parents"] + HAM["paid"] + HAM["community"]))
         out.append(a + "\\n" + b)
@@ -315,6 +397,63 @@ SPAM_EN = [
     "Remote job, 2 hours a day, $300 daily, interested? Write me", "Send 0.1 ETH and get 1 ETH back {site}",
 ]
 
+
+SPAM_MORE = {
+    "wechat": [
+        "有需要的朋友可以私我，看我朋友圈", "进群领福利，{wx}{id}", "不看后悔，{wx}{id}", "朋友圈有惊喜，{wx}{id}",
+        "{wx}{id}，前{n}名送{money}元红包", "想了解的扫我头像二维码", "加我好友，带你了解一个项目",
+    ],
+    "parttime": [
+        "招聘小时工，日结{money}元，{city}可做，{wx}{id}", "线上客服兼职，无需坐班，{wx}{id}",
+        "招聘宝妈，在家带娃也能赚，日入{money}，{wx}{id}", "学生暑假工，一天{money}，包吃住，{wx}{id}",
+        "小说录入员，按字数结算，{wx}{id}", "游戏陪玩，日赚{money}，{wx}{id}",
+    ],
+    "netearn": [
+        "揭秘月入十万的赚钱方法，{site}", "每天看视频就能赚钱，{site}", "注册就送{money}元，可提现，{site}",
+        "我的学员已经有人月入{money}00了，{wx}{id}", "下载APP签到领现金，{site}",
+    ],
+    "gamble": [
+        "{city}棋牌室开业，线上也能玩，{wx}{id}", "世界杯竞猜，赔率最高，{site}", "六合彩内部资料，{wx}{id}",
+        "电子游艺首存送{pct}，{site}",
+    ],
+    "loan": [
+        "征信花了也能下款，{loan}，{wx}{id}", "大额信用卡代办，{wx}{id}", "车贷房贷秒批，{wx}{id}",
+    ],
+    "scam": [
+        "您的快递丢失，请添加客服{wx}{id}办理理赔", "您的账户存在异常，请点击 {site} 验证", "ETC认证失效，请登录 {site} 重新认证",
+        "我是你们老师，请把班费转到这个账号", "医保卡余额可提现，{site}", "恭喜中奖，请先缴纳手续费{money}元",
+        "公安局通知：你涉嫌洗钱，请联系{wx}{id}", "刷流水解冻资金，{wx}{id}", "冒充客服：退款请加{wx}{id}",
+    ],
+    "sales": [
+        "专业代写论文，包过，{wx}{id}", "代考驾照科目一，{wx}{id}", "出售各类账号，{wx}{id}", "办证刻章，{wx}{id}",
+        "低价出售流量卡，{money}G只要{price}元，{wx}{id}", "批发烟酒，{brand}，{wx}{id}", "减肥神药，一个月瘦{n}0斤，{wx}{id}",
+        "祖传秘方，包治百病，{wx}{id}", "粉丝点赞代刷，{site}",
+    ],
+}
+for _k, _v in SPAM_MORE.items():
+    SPAM_TEMPLATES.setdefault(_k, []).extend(_v)
+
+SPAM_EN.extend([
+    "Make money fast with this one trick {site}", "I am a trader, I can double your money in 24 hours",
+    "Urgent: your account has been suspended, verify at {site}", "Buy cheap Instagram followers {site}",
+    "Congratulations! You won an iPhone, claim {site}", "Want to earn from your phone? DM me for details",
+    "Hey dear, I have a business proposal for you, add me on WhatsApp",
+    "Binance giveaway: send {coin} and receive double {site}", "Online casino free spins {site}",
+    "Legit hacker for hire, contact @{id}",
+])
+
+def load_spamassassin():
+    ham, spam = [], []
+    path = os.path.join(HERE, "spamassassin_subjects.tsv")
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or "\t" not in line:
+                continue
+            label, text = line.rstrip("\n").split("\t", 1)
+            (spam if label == "spam" else ham).append(text)
+    return ham, spam
+
+
 # --- evasions ---------------------------------------------------------------------------------
 S2T = dict(zip(
     "兼职刷单赚钱微信联系领取优惠详聊资料进群费结无经验试贷款现证宝妈学党点赞时间门槛项目币带数字货稳赔万这个专柜个网站种开业单码来员额块账户备注机发红奖话礼际纯内爆码头像",
@@ -394,8 +533,9 @@ def dedup(lines):
 
 
 def main():
-    ham = dedup(make_ham())
-    spam = dedup(make_spam())
+    sa_ham, sa_spam = load_spamassassin()
+    ham = dedup(make_ham() + sa_ham)
+    spam = dedup(make_spam() + sa_spam)
     spam_set = set(spam)
     ham = [h for h in ham if h not in spam_set]
     with open(os.path.join(HERE, "ham.txt"), "w", encoding="utf-8") as f:
