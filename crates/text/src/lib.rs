@@ -1,18 +1,35 @@
 //! Chinese-first text analysis, free of any platform or I/O.
 //!
-//! - [`normalize`] — the matching form of a text: NFKC (full-width → ASCII, ⑧ → 8) and
-//!   lower case. Later stages (traditional → simplified, homoglyphs, numerals) grow here.
-//! - [`classifier`] — the spam classifier (being written).
+//! Moderation analysis of one message, in stages that each run once:
+//!
+//! - [`normalize`] — [`fold`] a message into its matching forms ([`Folded`]: `han`,
+//!   `compact`, `pinyin`), undoing full-width, traditional, numeral and homoglyph evasions.
+//! - [`lexicon`] — word lists with [`Category`]s (the built-in one ships in the binary) and
+//!   the [`LexiconMatcher`] over every folded form, with allow-words.
+//! - [`detect`] — links, phone numbers, WeChat and QQ ids, contact invitations, emoji and
+//!   repeats, each with its evidence.
+//! - [`qr`] — QR code payloads inside images.
+//! - [`analyze`] — all of the above for one message: a [`TextReport`].
+//! - [`classifier`] — the spam classifier.
 
+pub mod analyze;
 pub mod classifier;
+pub mod detect;
+pub mod lexicon;
+pub mod normalize;
+pub mod qr;
 
-use unicode_normalization::UnicodeNormalization;
+pub use analyze::{TextReport, analyze};
+pub use detect::{ContactId, Detections, Evidence, Link, detect};
+pub use lexicon::{Category, LexiconError, LexiconHit, LexiconMatcher};
+pub use normalize::{Folded, Form, fold};
+pub use qr::decode_qr;
 
-/// The form of `text` that matchers compare against: NFKC-folded, lower-cased, with runs of
-/// whitespace collapsed to one space and trimmed.
+/// The readable matching form of `text`: NFKC-folded (full-width → ASCII, ⑧ → 8),
+/// traditional → simplified, lower-cased, runs of whitespace collapsed to one space, trimmed.
+/// The same as [`Folded::han`].
 pub fn normalize(text: &str) -> String {
-    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    normalize::han_form(text)
 }
 
 #[cfg(test)]
@@ -27,5 +44,10 @@ mod tests {
     #[test]
     fn whitespace_runs_collapse() {
         assert_eq!(normalize("  大家\t\n好  "), "大家 好");
+    }
+
+    #[test]
+    fn traditional_characters_become_simplified() {
+        assert_eq!(normalize("兼職刷單"), "兼职刷单");
     }
 }
