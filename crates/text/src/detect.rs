@@ -429,7 +429,7 @@ fn wechat_regexes() -> &'static Option<(Regex, Regex)> {
             r"(?:微信|vx|wx|\bv)\s*(?:号码|号是|号|id|同号)?\s*[:：]?\s*([a-z][a-z0-9_-]{5,19})",
         )
         .ok()?;
-        let compact = Regex::new(r"微信(?:号码|号是|号|id)?([a-z][a-z0-9]{5,19})").ok()?;
+        let compact = Regex::new(r"(?:微信|加微)(?:号码|号是|号|id)?([a-z][a-z0-9]{5,19})").ok()?;
         Some((han, compact))
     })
 }

@@ -12,6 +12,8 @@
 //! - `pinyin`: toneless pinyin of `compact`, one syllable per space-separated token. 维新 and
 //!   微信 share it, so it only ever counts together with other evidence.
 
+use std::borrow::Cow;
+
 use pinyin::ToPinyin;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -86,7 +88,18 @@ pub fn fold(text: &str) -> Folded {
 pub(crate) fn han_form(text: &str) -> String {
     let mut nfkc = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.nfkc().flat_map(char::to_lowercase) {
+    // Enclosed ideographs (㊙ 🈲) are decoration; NFKC would turn them into letters (秘 禁)
+    // that then sit between the characters of a word.
+    let decomposed = text
+        .split_inclusive(is_enclosed_ideograph)
+        .flat_map(|piece| {
+            let (body, symbol) = match piece.char_indices().last() {
+                Some((i, c)) if is_enclosed_ideograph(c) => (&piece[..i], Some(c)),
+                _ => (piece, None),
+            };
+            body.nfkc().chain(symbol)
+        });
+    for c in decomposed.flat_map(char::to_lowercase) {
         if c.is_whitespace() {
             pending_space = !nfkc.is_empty();
             continue;
@@ -104,12 +117,32 @@ pub(crate) fn han_form(text: &str) -> String {
     }
 }
 
+/// Circled and squared ideographs used as emoji (㊗ ㊙ 🈶 🈲), not the circled numerals ㊀–㊉.
+fn is_enclosed_ideograph(c: char) -> bool {
+    matches!(c as u32, 0x328A..=0x32B0 | 0x32C0..=0x33FF | 0x1F200..=0x1F2FF)
+}
+
 /// One letter-or-digit unit of `han` on the way to `compact`.
 enum Unit<'a> {
     /// A run of ASCII letters and digits, separators between runs already dropped.
-    Ascii(&'a str),
+    Ascii(Cow<'a, str>),
     /// Any other character kept for matching (Han, other scripts' letters, mapped symbols).
     Char(char),
+}
+
+/// Adds an ASCII run; single letters written apart (`w x`, `q q`, `a v`) join the single
+/// letters before them, so spacing out a short ASCII word changes nothing.
+fn push_ascii<'a>(out: &mut Vec<Unit<'a>>, run: &'a str) {
+    let single_letter = |r: &str| r.len() == 1 && r.as_bytes()[0].is_ascii_alphabetic();
+    if single_letter(run) {
+        if let Some(Unit::Ascii(prev)) = out.last_mut() {
+            if prev.bytes().all(|b| b.is_ascii_alphabetic()) && prev.len() <= 2 {
+                prev.to_mut().push_str(run);
+                return;
+            }
+        }
+    }
+    out.push(Unit::Ascii(Cow::Borrowed(run)));
 }
 
 /// Symbols that stand for 加 (add me) in ads: ＋ folds to + under NFKC.
@@ -128,7 +161,7 @@ fn units(han: &str) -> Vec<Unit<'_>> {
             continue;
         }
         if let Some(start) = ascii_start.take() {
-            out.push(Unit::Ascii(&han[start..i]));
+            push_ascii(&mut out, &han[start..i]);
         }
         if is_plus(c) {
             out.push(Unit::Char('加'));
@@ -139,7 +172,7 @@ fn units(han: &str) -> Vec<Unit<'_>> {
         }
     }
     if let Some(start) = ascii_start {
-        out.push(Unit::Ascii(&han[start..]));
+        push_ascii(&mut out, &han[start..]);
     }
     out
 }
@@ -181,11 +214,21 @@ fn next_is_xin(units: &[Unit<'_>], i: usize) -> bool {
     matches!(units.get(i + 1), Some(Unit::Char('信' | '芯' | '伩')))
 }
 
-/// ASCII runs that stand for WeChat or QQ on their own.
+/// Whether a lone `v` stands for WeChat: not when a short letters-only run follows
+/// (`v ip` is a spaced-out `vip`), since ids carry digits or are longer.
+fn lone_v_is_wechat(units: &[Unit<'_>], i: usize) -> bool {
+    match units.get(i + 1) {
+        Some(Unit::Ascii(next)) => next.len() > 3 || next.bytes().any(|b| b.is_ascii_digit()),
+        _ => true,
+    }
+}
+
+/// ASCII runs that stand for WeChat on their own.
 fn map_ascii<'a>(run: &'a str, units: &[Unit<'_>], i: usize) -> &'a str {
     match run {
         "v" | "w" | "wei" | "vi" | "wei1" if next_is_xin(units, i) => "微",
-        "v" | "vx" | "wx" | "vxin" | "wxin" | "weixin" | "wechat" | "vchat" => "微信",
+        "v" if lone_v_is_wechat(units, i) => "微信",
+        "vx" | "wx" | "vxin" | "wxin" | "weixin" | "wechat" | "vchat" => "微信",
         _ => run,
     }
 }
@@ -198,7 +241,7 @@ pub(crate) fn compact_form(han: &str) -> String {
     let mut out = String::with_capacity(han.len());
     for (i, unit) in units.iter().enumerate() {
         match unit {
-            Unit::Ascii(run) => out.push_str(map_ascii(run, &units, i)),
+            Unit::Ascii(run) => out.push_str(map_ascii(run.as_ref(), &units, i)),
             Unit::Char(c) => out.push(map_char(*c)),
         }
     }
@@ -249,6 +292,7 @@ mod tests {
         assert_eq!(fold("加 🌹 微 ✨ 信").compact, "加微信");
         assert_eq!(fold("加-微.信!!").compact, "加微信");
         assert_eq!(fold("加\u{200b}微\u{200b}信").compact, "加微信");
+        assert_eq!(fold("加㊙️威🈲信").compact, "加微信");
     }
 
     #[test]
@@ -259,12 +303,16 @@ mod tests {
         assert_eq!(fold("wei信号 壹贰叁肆伍陆").compact, "微信号123456");
         assert_eq!(fold("加vx abc123").compact, "加微信abc123");
         assert_eq!(fold("加v").compact, "加微信");
+        assert_eq!(fold("加 v x 8 8 6").compact, "加微信886");
+        assert_eq!(fold("加 v 8 8 6").compact, "加微信886");
     }
 
     #[test]
     fn ascii_words_that_merely_contain_v_are_kept() {
         assert_eq!(fold("vip会员").compact, "vip会员");
         assert_eq!(fold("dev server").compact, "devserver");
+        assert_eq!(fold("看a v群").compact, "看av群");
+        assert_eq!(fold("v ip会员").compact, "vip会员");
     }
 
     #[test]
