@@ -13,6 +13,7 @@
 pub mod analysis;
 mod dispatcher;
 pub mod locale;
+pub mod operations;
 mod pipeline;
 pub mod planner;
 pub mod problems;
@@ -32,6 +33,7 @@ use tracing::{info, warn};
 
 pub use crate::locale::Locale;
 pub use crate::rulebook::{CompiledRulebook, Rulebook};
+pub use crate::rules::RuleTools;
 pub use crate::versions::RulebookError;
 
 #[derive(Debug, Error)]
@@ -70,6 +72,8 @@ pub struct Processed {
     pub duplicate: bool,
     pub actions: Vec<Action>,
     pub tasks: Vec<StaffTask>,
+    /// Moderation verdicts recorded because of it.
+    pub violations: Vec<qunzhu_core::moderation::Violation>,
 }
 
 /// State shared by the dispatcher's workers.
@@ -83,6 +87,7 @@ pub(crate) struct Core {
     /// Groups recently written to the store, so a busy group costs one write a minute, not
     /// one per message.
     groups: Mutex<HashMap<GroupKey, GroupRecord>>,
+    pub(crate) tools: RuleTools,
 }
 
 /// How stale a group's `last_seen` may get before it is written again.
@@ -147,7 +152,16 @@ impl Engine {
             rulebook: RwLock::new(Arc::new(rulebook)),
             outbox_changed,
             groups: Mutex::default(),
+            tools: RuleTools::default(),
         });
+        let corrections = core.store.list_corrections().await?;
+        if !corrections.is_empty() {
+            let mut classifier = core.tools.classifier.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for correction in &corrections {
+                classifier.learn(&correction.text, correction.is_spam);
+            }
+            info!(count = corrections.len(), "spam classifier caught up with operator corrections");
+        }
         let dispatcher = Arc::new(dispatcher::Dispatcher::start(core.clone(), config.partitions, config.queue_depth));
         let engine = Self { core, dispatcher, closing: Arc::new(AtomicBool::new(false)), rulebook_edit: Arc::default() };
         engine.recover().await?;
@@ -224,6 +238,16 @@ impl Engine {
     /// Wakes outbox waiters (e.g. after a retry became due).
     pub fn notify_outbox(&self) {
         self.core.outbox_changed.send_modify(|generation| *generation += 1);
+    }
+
+    /// Teaches the spam classifier one correction (already stored by the caller).
+    pub(crate) fn learn(&self, text: &str, is_spam: bool) {
+        self.core.tools.classifier.write().unwrap_or_else(|poisoned| poisoned.into_inner()).learn(text, is_spam);
+    }
+
+    /// The spam probability of a text under the current (corrected) model.
+    pub fn spam_score(&self, text: &str) -> f32 {
+        self.core.tools.spam_score(text)
     }
 
     /// The rulebook in force.

@@ -1,8 +1,11 @@
 //! One event through the rules: analyse once, let every rule judge, apply suppression, plan
 //! against the connector's capabilities, and commit actions, tasks and audit in one go.
 
+use std::collections::HashMap;
+
+use qunzhu_core::moderation::{MemberChange, MemberUpdate, Violation};
 use qunzhu_core::store::Commit;
-use qunzhu_core::{Action, ActionId, ActionKind, Event, NewAuditEntry, StaffTask};
+use qunzhu_core::{Action, ActionId, ActionKind, Event, EventKind, NewAuditEntry, StaffTask};
 use tracing::warn;
 
 use crate::analysis::Analysis;
@@ -20,13 +23,20 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     let group = core.touch_group(&key, event).await?;
     let rulebook = core.rulebook();
     let resolved = rulebook.settings_for(&key);
-    let analysis = Analysis::of(event);
+    let member = match event.actor() {
+        Some(actor) => core.store.member(&key, &actor.id).await?,
+        None => None,
+    };
+    let analysis = Analysis::of(event, &resolved.matcher);
     let cx = RuleContext {
         event,
         analysis: &analysis,
         settings: &resolved.settings,
         template: &resolved.template,
         group: &group,
+        member: member.as_ref(),
+        capabilities,
+        tools: &core.tools,
         locale: core.locale,
         now,
         store: core.store.as_ref(),
@@ -43,6 +53,18 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
             }
         }
     }
+    let mut violations = Vec::new();
+    let mut blacklist = Vec::new();
+    let mut details: HashMap<Rule, String> = HashMap::new();
+    for (rule, verdict) in &mut verdicts {
+        if let Some(violation) = verdict.violation.take() {
+            violations.push((*rule, violation));
+        }
+        blacklist.append(&mut verdict.blacklist);
+        if let Some(detail) = verdict.detail.take() {
+            details.insert(*rule, detail);
+        }
+    }
     let (proposals, suppressed) = apply_suppression(verdicts);
     for (rule, by, proposal) in suppressed {
         let summary = core.locale.pick("已抑制（", "suppressed (").to_owned()
@@ -56,10 +78,11 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     let planner = Planner { capabilities, locale: core.locale, group_name, event: Some(event), now };
     let mut actions: Vec<Action> = Vec::new();
     let mut tasks: Vec<StaffTask> = Vec::new();
+    let mut decided: HashMap<Rule, Vec<ActionId>> = HashMap::new();
     for (n, (rule, proposal)) in proposals.into_iter().enumerate() {
         let action = Action {
             id: ActionId::new(format!("e{seq}.{n}")),
-            group: key.clone(),
+            group: proposal.target.unwrap_or_else(|| key.clone()),
             kind: proposal.kind,
             rule: rule.name().to_owned(),
             cause: Some(event.origin.event_id.clone()),
@@ -67,27 +90,66 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
             not_before: proposal.not_before,
             created_at: now,
         };
+        let detail = details.get(&rule).cloned();
         for planned in planner.plan(action) {
             match planned {
                 Planned::Action(action) => {
-                    audit.push(entry(core, event, &action.rule, Some(&action.id), format!("{}: {}", action.kind.name(), action.explanation)));
+                    let mut row = entry(core, event, &action.rule, Some(&action.id), format!("{}: {}", action.kind.name(), action.explanation));
+                    row.detail = detail.clone();
+                    decided.entry(rule).or_default().push(action.id.clone());
+                    audit.push(row);
                     actions.push(action);
                 }
                 Planned::Task(task) => {
                     let summary = core.locale.pick("转为待办：", "became a staff task: ").to_owned() + &task.step;
-                    audit.push(entry(core, event, &task.action.rule, Some(&task.action.id), summary));
+                    let mut row = entry(core, event, &task.action.rule, Some(&task.action.id), summary);
+                    row.detail = detail.clone();
+                    decided.entry(rule).or_default().push(task.action.id.clone());
+                    audit.push(row);
                     tasks.push(task);
                 }
             }
         }
     }
+    let violations: Vec<Violation> = violations
+        .into_iter()
+        .map(|(rule, mut violation)| {
+            violation.actions = decided.get(&rule).cloned().unwrap_or_default();
+            if violation.dry_run {
+                let mut row = entry(core, event, rule.name(), None, core.locale.pick("试运行（未执行）：", "dry run (nothing done): ").to_owned() + &violation.penalty);
+                row.detail = details.get(&rule).cloned();
+                audit.push(row);
+            }
+            violation
+        })
+        .collect();
 
-    let commit = Commit { event_seq: Some(seq), actions, tasks, audit, ..Commit::default() };
+    let commit = Commit {
+        event_seq: Some(seq),
+        actions,
+        tasks,
+        audit,
+        members: member_updates(event),
+        violations,
+        blacklist,
+    };
     core.store.commit(&commit).await?;
     if !commit.actions.is_empty() || !commit.tasks.is_empty() {
         core.outbox_changed.send_modify(|generation| *generation += 1);
     }
-    Ok(Processed { duplicate: false, actions: commit.actions, tasks: commit.tasks })
+    Ok(Processed { duplicate: false, actions: commit.actions, tasks: commit.tasks, violations: commit.violations })
+}
+
+/// What the event changes in its member's record.
+fn member_updates(event: &Event) -> Vec<MemberUpdate> {
+    let (member, change) = match &event.kind {
+        EventKind::MemberJoined { member, .. } => (member, MemberChange::Joined),
+        EventKind::MemberLeft { member, .. } => (member, MemberChange::Left),
+        EventKind::MessagePosted { author, .. } => (author, MemberChange::Posted),
+        EventKind::JoinRequested { member, .. } | EventKind::ReactionAdded { member, .. } => (member, MemberChange::Seen),
+        _ => return Vec::new(),
+    };
+    vec![MemberUpdate { group: event.group_key(), member: member.id.clone(), name: member.name.clone(), at: event.time, change }]
 }
 
 /// A dropped proposal: (its rule, the rule that suppressed it, the proposal).
@@ -135,7 +197,7 @@ mod tests {
     use super::*;
 
     fn proposal(kind: ActionKind) -> Proposal {
-        Proposal { kind, explanation: String::new(), not_before: None }
+        Proposal { kind, explanation: String::new(), not_before: None, target: None }
     }
 
     #[test]
@@ -143,8 +205,8 @@ mod tests {
         let send = ActionKind::Send { segments: vec![Segment::text("auto reply")] };
         let delete = ActionKind::Delete { message_id: MessageId::new("m1") };
         let mute = ActionKind::Mute { member: MemberId::new("u1"), duration_secs: 60 };
-        let moderator = Verdict { proposals: vec![proposal(delete.clone())], suppress_replies: true };
-        let later = Verdict { proposals: vec![proposal(send.clone()), proposal(mute.clone())], suppress_replies: false };
+        let moderator = Verdict { proposals: vec![proposal(delete.clone())], suppress_replies: true, ..Verdict::default() };
+        let later = Verdict { proposals: vec![proposal(send.clone()), proposal(mute.clone())], suppress_replies: false, ..Verdict::default() };
         let (kept, suppressed) = apply_suppression(vec![(Rule::Welcome, moderator), (Rule::Welcome, later)]);
         let kept: Vec<ActionKind> = kept.into_iter().map(|(_, p)| p.kind).collect();
         assert_eq!(kept, vec![delete, mute]);
@@ -157,8 +219,8 @@ mod tests {
         let a = ActionKind::Send { segments: vec![Segment::text("a")] };
         let b = ActionKind::Send { segments: vec![Segment::text("b")] };
         let (kept, suppressed) = apply_suppression(vec![
-            (Rule::Welcome, Verdict { proposals: vec![proposal(a.clone())], suppress_replies: false }),
-            (Rule::Welcome, Verdict { proposals: vec![proposal(b.clone())], suppress_replies: false }),
+            (Rule::Welcome, Verdict { proposals: vec![proposal(a.clone())], suppress_replies: false, ..Verdict::default() }),
+            (Rule::Welcome, Verdict { proposals: vec![proposal(b.clone())], suppress_replies: false, ..Verdict::default() }),
         ]);
         assert_eq!(kept.into_iter().map(|(_, p)| p.kind).collect::<Vec<_>>(), vec![a, b]);
         assert!(suppressed.is_empty());

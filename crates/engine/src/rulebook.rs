@@ -13,8 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use qunzhu_text::lexicon::{builtin_words, Category, LexiconMatcher};
+
 use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
+use crate::rules::moderate::{self, ModerationSettings};
 use crate::rules::welcome::{self, WelcomeSettings};
 
 /// The template every group gets unless bound to another.
@@ -40,6 +43,8 @@ pub struct TemplateSettings {
     pub description: String,
     /// The group rules (群规), inserted into messages by `{rules}`.
     pub rules_text: String,
+    /// Keep order: ads, spam and abuse, with an escalating penalty ladder.
+    pub moderation: ModerationSettings,
     /// Welcome newcomers.
     pub welcome: WelcomeSettings,
 }
@@ -61,6 +66,7 @@ impl TemplateSettings {
                     "1. Be kind and respectful\n2. No ads, flooding or recruiting\n3. Ask your questions here; the admins answer soon",
                 )
                 .into(),
+            moderation: ModerationSettings::builtin(locale),
             welcome: WelcomeSettings::builtin(locale),
         }
     }
@@ -203,9 +209,10 @@ impl Rulebook {
 }
 
 fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem> {
-    let mut base: Vec<&str> = path.to_vec();
-    base.push("welcome");
-    welcome::validate(&settings.welcome, &base)
+    let under = |key: &'static str| -> Vec<&str> { path.iter().copied().chain([key]).collect() };
+    let mut problems = moderate::settings::validate(&settings.moderation, &under("moderation"));
+    problems.extend(welcome::validate(&settings.welcome, &under("welcome")));
+    problems
 }
 
 /// Deserializes `value` as `T`, checking each top-level key on its own so that every bad
@@ -268,19 +275,67 @@ fn diff_paths(before: &Value, after: &Value, path: &mut Vec<String>, out: &mut V
 }
 
 /// A validated rulebook with every group's settings resolved, ready for the hot path.
-#[derive(Debug)]
 pub struct CompiledRulebook {
     pub version: i64,
     pub rulebook: Rulebook,
-    templates: HashMap<String, Arc<TemplateSettings>>,
-    groups: HashMap<GroupKey, (String, Arc<TemplateSettings>)>,
+    templates: HashMap<String, ResolvedSettings>,
+    groups: HashMap<GroupKey, ResolvedSettings>,
+}
+
+impl std::fmt::Debug for CompiledRulebook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledRulebook").field("version", &self.version).field("rulebook", &self.rulebook).finish_non_exhaustive()
+    }
 }
 
 /// The settings one group runs with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ResolvedSettings {
     pub template: String,
     pub settings: Arc<TemplateSettings>,
+    /// The built-in lexicon plus the settings' custom words, minus their allow-words.
+    pub matcher: Matcher,
+}
+
+/// The lexicon a group is checked against: the shared built-in one, or a template's own.
+#[derive(Clone)]
+pub enum Matcher {
+    Builtin,
+    Custom(Arc<LexiconMatcher>),
+}
+
+impl std::ops::Deref for Matcher {
+    type Target = LexiconMatcher;
+
+    fn deref(&self) -> &LexiconMatcher {
+        match self {
+            Self::Builtin => LexiconMatcher::builtin(),
+            Self::Custom(matcher) => matcher,
+        }
+    }
+}
+
+impl ResolvedSettings {
+    fn new(template: &str, settings: TemplateSettings) -> Self {
+        let moderation = &settings.moderation;
+        let matcher = if moderation.custom_words.is_empty() && moderation.allow_words.is_empty() {
+            Matcher::Builtin
+        } else {
+            let custom = moderation.custom_words.iter().flat_map(|(category, words)| {
+                let category = Category::from_name(category).unwrap_or(Category::Custom);
+                words.iter().map(move |w| (w.clone(), category))
+            });
+            let words = builtin_words().map(|(w, c)| (w.to_owned(), c)).chain(custom);
+            match LexiconMatcher::new(words, moderation.allow_words.iter().cloned()) {
+                Ok(matcher) => Matcher::Custom(Arc::new(matcher)),
+                Err(error) => {
+                    tracing::warn!(template, %error, "custom lexicon could not be built; using the built-in one");
+                    Matcher::Builtin
+                }
+            }
+        };
+        Self { template: template.to_owned(), settings: Arc::new(settings), matcher }
+    }
 }
 
 impl CompiledRulebook {
@@ -291,26 +346,34 @@ impl CompiledRulebook {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let templates: HashMap<String, Arc<TemplateSettings>> =
-            rulebook.templates.iter().map(|(name, s)| (name.clone(), Arc::new(s.clone()))).collect();
+        let templates: HashMap<String, ResolvedSettings> =
+            rulebook.templates.iter().map(|(name, s)| (name.clone(), ResolvedSettings::new(name, s.clone()))).collect();
         let mut groups = HashMap::new();
         for (key, binding) in &rulebook.groups {
             let (Some(key), Some(template)) = (GroupKey::parse(key), rulebook.templates.get(&binding.template)) else {
                 continue;
             };
+            if binding.overrides.is_empty()
+                && let Some(shared) = templates.get(&binding.template)
+            {
+                groups.insert(key, shared.clone());
+                continue;
+            }
             let settings = merged(template, &binding.overrides, &[])?;
-            groups.insert(key, (binding.template.clone(), Arc::new(settings)));
+            groups.insert(key, ResolvedSettings::new(&binding.template, settings));
         }
         Ok(Self { version, rulebook, templates, groups })
     }
 
     /// The settings for a group: its binding, or the default template.
     pub fn settings_for(&self, group: &GroupKey) -> ResolvedSettings {
-        if let Some((template, settings)) = self.groups.get(group) {
-            return ResolvedSettings { template: template.clone(), settings: settings.clone() };
+        if let Some(resolved) = self.groups.get(group) {
+            return resolved.clone();
         }
-        let settings = self.templates.get(DEFAULT_TEMPLATE).cloned().unwrap_or_default();
-        ResolvedSettings { template: DEFAULT_TEMPLATE.to_owned(), settings }
+        self.templates
+            .get(DEFAULT_TEMPLATE)
+            .cloned()
+            .unwrap_or_else(|| ResolvedSettings::new(DEFAULT_TEMPLATE, TemplateSettings::default()))
     }
 }
 

@@ -3,11 +3,14 @@
 //!
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
+pub mod moderate;
+pub mod template_text;
 pub mod welcome;
 
 use chrono::{DateTime, Utc};
+use qunzhu_core::moderation::{BlacklistEntry, MemberRecord, Violation};
 use qunzhu_core::store::GroupRecord;
-use qunzhu_core::{ActionKind, Event, Store};
+use qunzhu_core::{ActionKind, Capabilities, Event, Store};
 use thiserror::Error;
 
 use crate::analysis::Analysis;
@@ -23,6 +26,12 @@ pub struct RuleContext<'a> {
     /// The name of the template the group uses.
     pub template: &'a str,
     pub group: &'a GroupRecord,
+    /// The acting member's record in this group, as it was before this event.
+    pub member: Option<&'a MemberRecord>,
+    /// What the group's connector can do.
+    pub capabilities: &'a Capabilities,
+    /// Long-lived rule state (behaviour windows, the spam classifier).
+    pub tools: &'a RuleTools,
     pub locale: Locale,
     pub now: DateTime<Utc>,
     /// Rule state (counters, streaks…) lives in the store.
@@ -43,6 +52,9 @@ pub struct Proposal {
     /// Why, in the operator's language.
     pub explanation: String,
     pub not_before: Option<DateTime<Utc>>,
+    /// Another group of the same connector to act in (e.g. a blacklist applied
+    /// everywhere); `None` is the event's own group.
+    pub target: Option<qunzhu_core::GroupKey>,
 }
 
 /// A rule's answer to one event.
@@ -52,6 +64,35 @@ pub struct Verdict {
     /// Drop the sends and replies of the rules after this one (a deleted spam message gets
     /// no auto-reply).
     pub suppress_replies: bool,
+    /// A moderation verdict to record; the pipeline fills in the ids of the actions taken.
+    pub violation: Option<Violation>,
+    /// Members to blacklist.
+    pub blacklist: Vec<BlacklistEntry>,
+    /// Structured evidence for the audit log (JSON text).
+    pub detail: Option<String>,
+}
+
+/// State that outlives one event, shared by all rules.
+pub struct RuleTools {
+    pub behaviour: moderate::state::BehaviourState,
+    pub classifier: std::sync::RwLock<qunzhu_text::classifier::SpamClassifier>,
+}
+
+impl Default for RuleTools {
+    /// Empty behaviour windows and the built-in spam model.
+    fn default() -> Self {
+        Self {
+            behaviour: moderate::state::BehaviourState::default(),
+            classifier: std::sync::RwLock::new(qunzhu_text::classifier::SpamClassifier::builtin().clone()),
+        }
+    }
+}
+
+impl RuleTools {
+    /// The spam probability of a text under the current (corrected) model.
+    pub fn spam_score(&self, text: &str) -> f32 {
+        self.classifier.read().unwrap_or_else(|poisoned| poisoned.into_inner()).score(text)
+    }
 }
 
 impl Verdict {
@@ -60,7 +101,7 @@ impl Verdict {
     }
 
     pub fn propose(kind: ActionKind, explanation: impl Into<String>) -> Self {
-        Self { proposals: vec![Proposal { kind, explanation: explanation.into(), not_before: None }], suppress_replies: false }
+        Self { proposals: vec![Proposal { kind, explanation: explanation.into(), not_before: None, target: None }], ..Self::default() }
     }
 }
 
@@ -73,14 +114,16 @@ pub enum RuleError {
 /// Every rule, in evaluation order (rules that may suppress come first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
+    Moderate,
     Welcome,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Welcome];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome];
 
     pub fn name(self) -> &'static str {
         match self {
+            Self::Moderate => "moderate",
             Self::Welcome => "welcome",
         }
     }
@@ -89,6 +132,7 @@ impl Rule {
     /// When state the rule needs cannot be read.
     pub async fn evaluate(self, cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
         match self {
+            Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
         }
     }

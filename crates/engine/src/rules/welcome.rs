@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::locale::Locale;
 use crate::problems::Problem;
-use crate::rules::{RuleContext, Verdict};
+use crate::rules::{template_text, RuleContext, Verdict};
 
 /// Placeholders a welcome text may use.
 pub const PLACEHOLDERS: &[&str] = &["name", "group", "rules", "inviter"];
@@ -50,78 +50,21 @@ pub fn validate(settings: &WelcomeSettings, path: &[&str]) -> Vec<Problem> {
     if settings.enabled && settings.text.trim().is_empty() {
         problems.push(Problem::at(&text_path, "the welcome is enabled but its text is empty"));
     }
-    if let Err(message) = parse(&settings.text) {
+    if let Err(message) = template_text::check(&settings.text, PLACEHOLDERS) {
         problems.push(Problem::at(&text_path, message));
     }
     problems
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Part<'a> {
-    Literal(String),
-    Placeholder(&'a str),
-}
-
-fn parse(text: &str) -> Result<Vec<Part<'_>>, String> {
-    let mut parts = Vec::new();
-    let mut literal = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(['{', '}']) {
-        literal.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            literal.push_str(&tail[..1]);
-            rest = &tail[2..];
-        } else if tail.starts_with('}') {
-            return Err("a lone `}`; write `}}` for a literal brace".into());
-        } else {
-            let Some(end) = tail.find('}') else {
-                return Err("a `{` is never closed; write `{{` for a literal brace".into());
-            };
-            let name = &tail[1..end];
-            if !PLACEHOLDERS.contains(&name) {
-                let allowed: Vec<String> = PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect();
-                return Err(format!("unknown placeholder `{{{name}}}`; allowed: {}", allowed.join(", ")));
-            }
-            if !literal.is_empty() {
-                parts.push(Part::Literal(std::mem::take(&mut literal)));
-            }
-            parts.push(Part::Placeholder(name));
-            rest = &tail[end + 1..];
-        }
-    }
-    literal.push_str(rest);
-    if !literal.is_empty() {
-        parts.push(Part::Literal(literal));
-    }
-    Ok(parts)
-}
-
 /// Renders a welcome for `member` as message segments (`{name}` becomes a real mention).
 pub fn render(text: &str, member: &Member, inviter: Option<&Member>, group: &str, rules: &str) -> Vec<Segment> {
-    let mut segments: Vec<Segment> = Vec::new();
-    let push_text = |segments: &mut Vec<Segment>, s: &str| match segments.last_mut() {
-        Some(Segment::Text { text }) => text.push_str(s),
-        _ if s.is_empty() => {}
-        _ => segments.push(Segment::text(s)),
-    };
-    let Ok(parts) = parse(text) else {
-        // Validation keeps bad texts out of the rulebook; render verbatim if one slips by.
-        return vec![Segment::text(text)];
-    };
-    for part in parts {
-        match part {
-            Part::Literal(s) => push_text(&mut segments, &s),
-            Part::Placeholder("name") => {
-                segments.push(Segment::Mention { member: member.id.clone(), name: Some(member.display_name().to_owned()) });
-            }
-            Part::Placeholder("group") => push_text(&mut segments, group),
-            Part::Placeholder("rules") => push_text(&mut segments, rules),
-            Part::Placeholder("inviter") => push_text(&mut segments, inviter.map_or("", Member::display_name)),
-            Part::Placeholder(_) => {}
-        }
-    }
-    segments
+    template_text::render(text, PLACEHOLDERS, |name| match name {
+        "name" => vec![Segment::Mention { member: member.id.clone(), name: Some(member.display_name().to_owned()) }],
+        "group" => vec![Segment::text(group)],
+        "rules" => vec![Segment::text(rules)],
+        "inviter" => vec![Segment::text(inviter.map_or("", Member::display_name))],
+        _ => Vec::new(),
+    })
 }
 
 pub fn evaluate(cx: &RuleContext<'_>) -> Verdict {

@@ -1,0 +1,209 @@
+//! The pure part of moderation: a message and its text analysis → the checks that fired,
+//! each with its evidence and weight, a category and a score. A message is flagged when the
+//! weights add up to 1.0: one strong signal (a lexicon word, @all, a flood) is enough;
+//! weak signals (a phone number, a link, a pinyin spelling, a borderline classifier score)
+//! only count together — so an honest member sharing a number is not surprised.
+
+use chrono::Duration;
+use qunzhu_core::moderation::MemberRecord;
+use qunzhu_core::{Member, Message, Segment};
+use qunzhu_text::analyze::TextReport;
+use qunzhu_text::normalize::Form;
+use serde::Serialize;
+
+use super::settings::{ModerationSettings, Scope};
+use crate::locale::Locale;
+use crate::rules::RuleContext;
+
+/// Weights. A sum of 1.0 flags the message.
+const STRONG: f32 = 1.0;
+const CONTACT: f32 = 0.6;
+const CONTACT_INVITE: f32 = 0.5;
+const LINK: f32 = 0.6;
+const LINK_ONLY: f32 = 0.5;
+const PINYIN: f32 = 0.4;
+const SHAPE: f32 = 0.6;
+/// Newcomers are checked strictly: every weight counts this much more.
+const NEWCOMER_FACTOR: f32 = 1.5;
+/// Texts shorter than this never make a wave ("收到", "谢谢老师" from thirty parents is not spam).
+const WAVE_MIN_CHARS: usize = 10;
+
+/// One check that fired.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    /// `lexicon`, `contact`, `contact_invite`, `link`, `link_only`, `card`, `mention_all`,
+    /// `emoji`, `repeat`, `classifier`, `flood`, `wave`.
+    pub check: String,
+    pub category: String,
+    pub weight: f32,
+    /// What was found, e.g. `「加微信」 as 「加薇信」 (compact form)`.
+    pub evidence: String,
+}
+
+/// The verdict on one message, before any penalty.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Assessment {
+    pub flagged: bool,
+    /// The category of the strongest check.
+    pub category: Option<String>,
+    pub score: f32,
+    pub checks: Vec<Check>,
+    /// Checked strictly as a newcomer.
+    pub newcomer: bool,
+}
+
+impl Assessment {
+    /// The checks in a few words, for explanations.
+    pub fn summary(&self, locale: Locale) -> String {
+        let mut parts: Vec<String> = self.checks.iter().map(|c| c.evidence.clone()).collect();
+        parts.dedup();
+        parts.truncate(4);
+        parts.join(locale.pick("；", "; "))
+    }
+}
+
+/// What the message's context adds (from the store and the behaviour windows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Circumstances {
+    pub newcomer: bool,
+    /// Posts by this member in this group within the flood window (including this one).
+    pub recent_posts: usize,
+    /// Distinct members who posted the same text within the wave window.
+    pub same_text_members: usize,
+}
+
+/// Assesses one message. Pure: the CLI (`qunzhu moderate`) and the rule share it.
+pub fn assess(
+    report: &TextReport,
+    message: &Message,
+    settings: &ModerationSettings,
+    spam_score: f32,
+    circumstances: Circumstances,
+) -> Assessment {
+    let mut checks = Vec::new();
+    let applies = |scope: Scope| match scope {
+        Scope::Off => false,
+        Scope::Newcomers => circumstances.newcomer,
+        Scope::Everyone => true,
+    };
+    let mut push = |check: &str, category: &str, weight: f32, evidence: String| {
+        checks.push(Check { check: check.into(), category: category.into(), weight, evidence });
+    };
+
+    for hit in &report.lexicon_hits {
+        let category = hit.category.name();
+        if !settings.categories.iter().any(|c| c == category) {
+            continue;
+        }
+        let weight = if hit.form == Form::Pinyin { PINYIN } else { STRONG };
+        push("lexicon", category, weight, format!("「{}」 as 「{}」 ({} form)", hit.word, hit.matched, hit.form.name()));
+    }
+
+    let detections = &report.detections;
+    if applies(settings.contacts) {
+        let kinds = [("phone", &detections.phones), ("WeChat id", &detections.wechat_ids), ("QQ id", &detections.qq_ids)];
+        for (kind, found) in kinds {
+            for contact in found {
+                push("contact", "contact", CONTACT, format!("{kind} {} (as 「{}」)", contact.value, contact.evidence.matched));
+            }
+        }
+        if detections.has_contact()
+            && let Some(invite) = &detections.contact_hint
+        {
+            push("contact_invite", "contact", CONTACT_INVITE, format!("invites private contact: 「{}」", invite.matched));
+        }
+    }
+    if applies(settings.links) {
+        let links: Vec<_> = detections
+            .links
+            .iter()
+            .filter(|link| !settings.allowed_domains.iter().any(|d| link.host.eq_ignore_ascii_case(d) || link.host.ends_with(&format!(".{d}"))))
+            .collect();
+        for link in &links {
+            let short = if link.short_link { " (short link)" } else { "" };
+            push("link", "link", LINK, format!("link {}{short}", link.url));
+        }
+        let remainder: usize = links
+            .iter()
+            .fold(report.folded.compact.chars().count(), |left, link| left.saturating_sub(link.evidence.matched.chars().count()));
+        if !links.is_empty() && remainder <= 4 {
+            push("link_only", "link", LINK_ONLY, "a message that is only a link".into());
+        }
+    }
+    for segment in &message.segments {
+        match segment {
+            Segment::Card { kind, title, .. } if applies(settings.cards) => {
+                push("card", "card", STRONG, format!("{kind} card {}", title.as_deref().unwrap_or("")).trim().to_owned());
+            }
+            Segment::MentionAll if settings.mention_all => push("mention_all", "mention_all", STRONG, "@all by a member".into()),
+            _ => {}
+        }
+    }
+    if settings.max_emoji > 0 && detections.emoji_count > settings.max_emoji as usize {
+        push("emoji", "spam", SHAPE, format!("{} emoji (limit {})", detections.emoji_count, settings.max_emoji));
+    }
+    if settings.max_repeat > 0 && detections.longest_repeat > settings.max_repeat as usize {
+        push("repeat", "spam", SHAPE, format!("a character repeated {} times (limit {})", detections.longest_repeat, settings.max_repeat));
+    }
+    if settings.spam_threshold < 1.0 && spam_score >= 0.5 {
+        let weight = if spam_score >= settings.spam_threshold {
+            STRONG
+        } else {
+            0.5 * (spam_score - 0.5) / (settings.spam_threshold - 0.5)
+        };
+        push("classifier", "spam", weight, format!("spam classifier {spam_score:.2} (threshold {:.2})", settings.spam_threshold));
+    }
+    if settings.flood_messages > 0 && circumstances.recent_posts > settings.flood_messages as usize {
+        push("flood", "flood", STRONG, format!("{} messages in {} s", circumstances.recent_posts, settings.flood_window_secs));
+    }
+    if settings.wave_members >= 2 && circumstances.same_text_members >= settings.wave_members as usize {
+        push("wave", "wave", STRONG, format!("the same text from {} members", circumstances.same_text_members));
+    }
+
+    if circumstances.newcomer {
+        for check in &mut checks {
+            check.weight *= NEWCOMER_FACTOR;
+        }
+    }
+    let score: f32 = checks.iter().map(|c| c.weight).sum();
+    let category = checks
+        .iter()
+        .max_by(|a, b| a.weight.total_cmp(&b.weight))
+        .map(|c| c.category.clone());
+    Assessment { flagged: score >= 1.0 - f32::EPSILON, category, score, checks, newcomer: circumstances.newcomer }
+}
+
+/// Whether a member is still a newcomer (checked strictly). Members the engine never saw
+/// join (they were there before qunzhu) are not newcomers.
+pub fn is_newcomer(record: Option<&MemberRecord>, settings: &ModerationSettings, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(record) = record else { return false };
+    let Some(joined_at) = record.joined_at else { return false };
+    record.messages < u64::from(settings.newcomer_messages) || now - joined_at < Duration::days(i64::from(settings.newcomer_days))
+}
+
+/// [`assess`] with the member's record and the behaviour windows of a live group.
+pub fn assess_in_context(cx: &RuleContext<'_>, author: &Member, message: &Message) -> Assessment {
+    let settings = &cx.settings.moderation;
+    let Some(report) = cx.analysis.report.as_ref() else { return Assessment::default() };
+    let behaviour = &cx.tools.behaviour;
+    let key = &cx.group.key;
+    let recent_posts = if settings.flood_messages > 0 {
+        let window = Duration::seconds(i64::try_from(settings.flood_window_secs).unwrap_or(i64::MAX / 1_000_000));
+        behaviour.record_post(key, &author.id, cx.event.time, window)
+    } else {
+        0
+    };
+    let spam_score = if settings.spam_threshold < 1.0 { cx.tools.spam_score(&cx.analysis.text) } else { 0.0 };
+    let circumstances = Circumstances { newcomer: is_newcomer(cx.member, settings, cx.now), recent_posts, same_text_members: 0 };
+    let first = assess(report, message, settings, spam_score, circumstances);
+    let suspicious = first.score > 0.0;
+    if settings.wave_members < 2 || !suspicious || report.folded.compact.chars().count() < WAVE_MIN_CHARS {
+        return first;
+    }
+    let window = Duration::seconds(i64::try_from(settings.wave_window_secs).unwrap_or(i64::MAX / 1_000_000));
+    let (members, _groups) = behaviour.record_text(&report.folded.compact, key, &author.id, cx.event.time, window);
+    if members < settings.wave_members as usize {
+        return first;
+    }
+    assess(report, message, settings, spam_score, Circumstances { same_text_members: members, ..circumstances })
+}
