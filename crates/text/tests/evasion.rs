@@ -201,3 +201,35 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn every_builtin_word_survives_spaces_emoji_and_full_width() {
+    let matcher = LexiconMatcher::builtin();
+    let mut hidden = Vec::new();
+    for (word, category) in qunzhu_text::lexicon::builtin_words() {
+        let chars: Vec<char> = word.chars().collect();
+        let spaced: String = chars
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let emoji: String = chars
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join("🌹");
+        let wide: String = chars.iter().map(|&c| full_width(c)).collect();
+        for disguised in [spaced, emoji, wide] {
+            let report = analyze(&disguised, matcher);
+            if !report.lexicon_hits.iter().any(|h| h.category == category) {
+                hidden.push(disguised);
+            }
+        }
+    }
+    assert!(
+        hidden.is_empty(),
+        "{} disguises hid their word: {:?}",
+        hidden.len(),
+        &hidden[..hidden.len().min(20)]
+    );
+}
