@@ -365,6 +365,12 @@ impl CompiledRulebook {
         Ok(Self { version, rulebook, templates, groups })
     }
 
+    /// The settings of a template by name (its own lexicon included), e.g. for checking a
+    /// text against a template no group is bound to.
+    pub fn template_settings(&self, name: &str) -> Option<ResolvedSettings> {
+        self.templates.get(name).cloned()
+    }
+
     /// The settings for a group: its binding, or the default template.
     pub fn settings_for(&self, group: &GroupKey) -> ResolvedSettings {
         if let Some(resolved) = self.groups.get(group) {

@@ -90,9 +90,12 @@ pub fn assess(
         checks.push(Check { check: check.into(), category: category.into(), weight, evidence });
     };
 
+    // Several lexicon spellings can fold onto the same text (加v信, 加vx, 加微信…): one
+    // check per place in the message.
+    let mut places = std::collections::HashSet::new();
     for hit in &report.lexicon_hits {
         let category = hit.category.name();
-        if !settings.categories.iter().any(|c| c == category) {
+        if !settings.categories.iter().any(|c| c == category) || !places.insert((hit.form, hit.start, hit.matched.as_str())) {
             continue;
         }
         let weight = if hit.form == Form::Pinyin { PINYIN } else { STRONG };
@@ -166,9 +169,10 @@ pub fn assess(
         }
     }
     let score: f32 = checks.iter().map(|c| c.weight).sum();
+    // The strongest check names the category; on a tie the earlier (more specific) one wins.
     let category = checks
         .iter()
-        .max_by(|a, b| a.weight.total_cmp(&b.weight))
+        .reduce(|best, check| if check.weight > best.weight { check } else { best })
         .map(|c| c.category.clone());
     Assessment { flagged: score >= 1.0 - f32::EPSILON, category, score, checks, newcomer: circumstances.newcomer }
 }
