@@ -48,6 +48,8 @@ pub enum Command {
     /// Export, import, list and roll back the rulebook (rule templates and group bindings)
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Check messages for ads, spam and abuse and explain the verdict (no database needed)
+    Moderate(crate::moderate_cli::ModerateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +198,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(command) => {
             init_logging("warn");
             runtime()?.block_on(rules(command))
+        }
+        Command::Moderate(args) => {
+            init_logging("warn");
+            crate::moderate_cli::run(&args)
         }
     }
 }

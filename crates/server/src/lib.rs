@@ -1,6 +1,7 @@
 //! The `qunzhu` binary: CLI, deployment config, wiring, HTTP API, pages.
 //!
-//! - [`cli`] — subcommands (`serve`, `init`, `config check`, `rules export|import`).
+//! - [`cli`] — subcommands (`serve`, `init`, `config check`, `rules …`, `moderate`).
+//! - [`moderate_cli`] — `qunzhu moderate`: a text's verdict with its evidence, offline.
 //! - [`config`] — `qunzhu.toml`: types, loading with every problem reported, the example.
 //! - [`serve`] — wiring: store, engine, connectors, outbox workers, HTTP; graceful shutdown.
 //! - [`http`] — the router: health, bridge API, staff tasks, rulebook, the sandbox page.
@@ -8,4 +9,5 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod moderate_cli;
 pub mod serve;

@@ -2,6 +2,8 @@
 //!
 //! - [`bridge`] — `/api/v1/bridge/{id}/…`: events in, the action feed, result reports.
 //! - [`admin`] — `/api/v1/tasks`, `/api/v1/audit`, `/api/v1/groups`, `/api/v1/rulebook…`.
+//! - [`moderation`] — `/api/v1/violations…`, `/api/v1/blacklist…`, `/api/v1/corrections`,
+//!   `/api/v1/moderate/check`.
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -11,6 +13,7 @@
 pub mod admin;
 pub mod bridge;
 pub mod error;
+pub mod moderation;
 pub mod sandbox;
 
 use std::collections::HashMap;
@@ -19,7 +22,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_core::ConnectorId;
@@ -93,10 +96,32 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/rulebook/versions", get(admin::list_versions))
         .route("/api/v1/rulebook/rollback/{version}", post(admin::rollback));
+    let moderation_routes = Router::new()
+        .route("/api/v1/violations", get(moderation::list_violations))
+        .route("/api/v1/violations/{id}", get(moderation::get_violation))
+        .route(
+            "/api/v1/violations/{id}/undo",
+            post(moderation::undo_violation),
+        )
+        .route(
+            "/api/v1/violations/{id}/false-positive",
+            post(moderation::false_positive),
+        )
+        .route(
+            "/api/v1/blacklist",
+            get(moderation::list_blacklist).post(moderation::add_to_blacklist),
+        )
+        .route(
+            "/api/v1/blacklist/{connector}/{member}",
+            delete(moderation::remove_from_blacklist),
+        )
+        .route("/api/v1/corrections", post(moderation::add_correction))
+        .route("/api/v1/moderate/check", post(moderation::check));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(bridge_routes)
         .merge(admin_routes)
+        .merge(moderation_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
