@@ -15,6 +15,7 @@ mod dispatcher;
 pub mod locale;
 pub mod operations;
 mod pipeline;
+pub mod reference;
 pub mod planner;
 pub mod problems;
 pub mod rulebook;

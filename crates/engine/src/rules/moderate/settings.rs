@@ -52,16 +52,18 @@ pub struct ModerationSettings {
     /// Spam classifier probability at or above which a message is spam (0.5–1.0; 1.0 turns
     /// the classifier off).
     pub spam_threshold: f32,
-    /// Flooding: more than `flood_messages` messages within `flood_window_secs` (0: off).
+    /// Flooding: more than this many messages within `flood_window_secs` (0: off).
     pub flood_messages: u32,
+    /// The flooding window, in seconds.
     pub flood_window_secs: u64,
-    /// A spam wave: the same text from at least `wave_members` members (in any group)
-    /// within `wave_window_secs` (0: off).
+    /// A spam wave: the same text from at least this many members (in any group) within
+    /// `wave_window_secs` (0: off).
     pub wave_members: u32,
+    /// The spam-wave window, in seconds.
     pub wave_window_secs: u64,
-    /// A member is a newcomer for their first `newcomer_messages` messages or
-    /// `newcomer_days` days after joining; newcomers are checked strictly.
+    /// A member who joined is a newcomer for this many first messages…
     pub newcomer_messages: u32,
+    /// …or this many days after joining; newcomers are checked strictly.
     pub newcomer_days: u32,
     /// The penalty ladder: the n-th violation (within `decay_days`) gets step n (the last
     /// step repeats). Steps combine with `+`: `warn`, `warn_private`, `delete`,

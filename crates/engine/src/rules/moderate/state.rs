@@ -12,10 +12,15 @@ use qunzhu_core::{GroupKey, MemberId};
 /// Bounds, so a flood of distinct members or texts cannot grow memory without end.
 const MAX_TRACKED: usize = 50_000;
 
+/// Post times per member of a group.
+type Posts = HashMap<(GroupKey, MemberId), VecDeque<DateTime<Utc>>>;
+/// Who posted a text (by hash of its matching form), where and when.
+type Texts = HashMap<u64, VecDeque<(DateTime<Utc>, GroupKey, MemberId)>>;
+
 #[derive(Default)]
 pub struct BehaviourState {
-    posts: Mutex<HashMap<(GroupKey, MemberId), VecDeque<DateTime<Utc>>>>,
-    texts: Mutex<HashMap<u64, VecDeque<(DateTime<Utc>, GroupKey, MemberId)>>>,
+    posts: Mutex<Posts>,
+    texts: Mutex<Texts>,
 }
 
 impl BehaviourState {
