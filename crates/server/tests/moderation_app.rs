@@ -72,7 +72,13 @@ impl Server {
             next: std::sync::atomic::AtomicU32::new(1),
         };
         for _ in 0..100 {
-            if server.client.get(server.url("/healthz")).send().await.is_ok() {
+            if server
+                .client
+                .get(server.url("/healthz"))
+                .send()
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -92,7 +98,11 @@ impl Server {
     async fn event(&self, connector: &str, mut event: Value) -> Vec<Value> {
         let n = self.next_id();
         event["id"] = json!(format!("e{n}"));
-        event["time"] = json!(format!("2026-11-22T10:{:02}:{:02}+08:00", n / 60 % 60, n % 60));
+        event["time"] = json!(format!(
+            "2026-11-22T10:{:02}:{:02}+08:00",
+            n / 60 % 60,
+            n % 60
+        ));
         let response = self
             .client
             .post(self.url(&format!("/api/v1/bridge/{connector}/events")))
@@ -107,7 +117,14 @@ impl Server {
     }
 
     /// A member posts `text` in `group`; the actions it caused.
-    async fn say(&self, connector: &str, group: &str, member: &str, role: &str, text: &str) -> Vec<Value> {
+    async fn say(
+        &self,
+        connector: &str,
+        group: &str,
+        member: &str,
+        role: &str,
+        text: &str,
+    ) -> Vec<Value> {
         let message = format!("m{}", self.next_id());
         self.event(
             connector,
@@ -127,7 +144,12 @@ impl Server {
         .await
     }
 
-    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.client.request(method, self.url(path));
         if let Some(body) = body {
             request = request.json(&body);
@@ -152,7 +174,11 @@ impl Server {
         let mut rulebook = self.get("/api/v1/rulebook").await["rulebook"].clone();
         rulebook["templates"]["default"]["moderation"]["ladder"] = json!(ladder);
         let (status, body) = self
-            .request(reqwest::Method::PUT, "/api/v1/rulebook?author=alice&note=short+ladder", Some(rulebook))
+            .request(
+                reqwest::Method::PUT,
+                "/api/v1/rulebook?author=alice&note=short+ladder",
+                Some(rulebook),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
@@ -178,7 +204,10 @@ fn name_of(member: &str) -> String {
 }
 
 fn types(actions: &[Value]) -> Vec<&str> {
-    actions.iter().map(|a| a["type"].as_str().unwrap()).collect()
+    actions
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect()
 }
 
 fn of_type<'a>(actions: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -186,28 +215,43 @@ fn of_type<'a>(actions: &'a [Value], kind: &str) -> Vec<&'a Value> {
 }
 
 fn mentions(action: &Value, member: &str) -> bool {
-    action["segments"]
-        .as_array()
-        .is_some_and(|segments| segments.iter().any(|s| s["type"] == "mention" && s["id"] == member))
+    action["segments"].as_array().is_some_and(|segments| {
+        segments
+            .iter()
+            .any(|s| s["type"] == "mention" && s["id"] == member)
+    })
 }
 
 #[tokio::test]
-async fn with_no_configuration_an_ad_is_deleted_and_its_sender_warned_while_chat_and_staff_are_left_alone() {
+async fn with_no_configuration_an_ad_is_deleted_and_its_sender_warned_while_chat_and_staff_are_left_alone()
+ {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
 
-    assert_eq!(server.say("qq", "g1", "u1", "member", CLEAN).await, Vec::<Value>::new());
+    assert_eq!(
+        server.say("qq", "g1", "u1", "member", CLEAN).await,
+        Vec::<Value>::new()
+    );
 
     let actions = server.say("qq", "g1", "u9", "member", AD).await;
     assert_eq!(types(&actions), ["delete", "send"], "{actions:#?}");
     assert_eq!(actions[0]["group"]["id"], "g1");
     let warning = &actions[1];
-    assert!(mentions(warning, "u9"), "the warning mentions the sender: {warning}");
-    assert!(warning["text"].as_str().unwrap().contains("第 1 次"), "{warning}");
+    assert!(
+        mentions(warning, "u9"),
+        "the warning mentions the sender: {warning}"
+    );
+    assert!(
+        warning["text"].as_str().unwrap().contains("第 1 次"),
+        "{warning}"
+    );
     assert_eq!(warning["rule"], "moderate");
 
     // Owners and admins are exempt.
-    assert_eq!(server.say("qq", "g1", "boss", "admin", AD).await, Vec::<Value>::new());
+    assert_eq!(
+        server.say("qq", "g1", "boss", "admin", AD).await,
+        Vec::<Value>::new()
+    );
 
     let listed = server.get("/api/v1/violations?group=qq/g1").await;
     let violations = listed["violations"].as_array().unwrap();
@@ -216,15 +260,30 @@ async fn with_no_configuration_an_ad_is_deleted_and_its_sender_warned_while_chat
     assert_eq!(violation["member"], "u9");
     assert_eq!(violation["status"], "active");
     assert_eq!(violation["dry_run"], false);
+    let recorded: Vec<&Value> = violation["actions"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        recorded,
+        [&actions[0]["id"], &actions[1]["id"]],
+        "the violation names the actions taken for it"
+    );
     assert_eq!(violation["text"], AD);
-    assert!(violation["penalty"].as_str().unwrap().contains("delete"), "{violation}");
-    let checks = violation["checks"].as_array().expect("checks are JSON, not text");
     assert!(
-        checks.iter().any(|c| c["check"] == "lexicon" && c["evidence"].as_str().unwrap().contains("刷单")),
+        violation["penalty"].as_str().unwrap().contains("delete"),
+        "{violation}"
+    );
+    let checks = violation["checks"]
+        .as_array()
+        .expect("checks are JSON, not text");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "lexicon" && c["evidence"].as_str().unwrap().contains("刷单")),
         "the evidence names the word: {checks:#?}"
     );
     assert!(
-        checks.iter().any(|c| c["check"] == "contact" && c["evidence"].as_str().unwrap().contains("abc12345")),
+        checks.iter().any(
+            |c| c["check"] == "contact" && c["evidence"].as_str().unwrap().contains("abc12345")
+        ),
         "{checks:#?}"
     );
     let id = violation["id"].as_str().unwrap();
@@ -235,10 +294,18 @@ async fn with_no_configuration_an_ad_is_deleted_and_its_sender_warned_while_chat
 }
 
 #[tokio::test]
-async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_and_operators_can_undo() {
+async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_and_operators_can_undo()
+ {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    server.set_ladder(&["delete+warn", "delete+mute:10m", "delete+kick", "delete+blacklist"]).await;
+    server
+        .set_ladder(&[
+            "delete+warn",
+            "delete+mute:10m",
+            "delete+kick",
+            "delete+blacklist",
+        ])
+        .await;
 
     // The spammer is also in another group of the same platform.
     server.join("qq", "g2", "u9").await;
@@ -249,7 +316,10 @@ async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_
     let second = server.say("qq", "g1", "u9", "member", AD).await;
     let mute = of_type(&second, "mute");
     assert_eq!(mute.len(), 1, "{second:#?}");
-    assert_eq!((mute[0]["member"].clone(), mute[0]["duration_secs"].clone()), (json!("u9"), json!(600)));
+    assert_eq!(
+        (mute[0]["member"].clone(), mute[0]["duration_secs"].clone()),
+        (json!("u9"), json!(600))
+    );
     assert!(!of_type(&second, "delete").is_empty());
 
     let third = server.say("qq", "g1", "u9", "member", AD).await;
@@ -268,9 +338,16 @@ async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_
     server.join("qq", "g1", "u9").await;
     let fourth = server.say("qq", "g1", "u9", "member", AD).await;
     let bans = of_type(&fourth, "ban");
-    let mut banned_in: Vec<&str> = bans.iter().map(|b| b["group"]["id"].as_str().unwrap()).collect();
+    let mut banned_in: Vec<&str> = bans
+        .iter()
+        .map(|b| b["group"]["id"].as_str().unwrap())
+        .collect();
     banned_in.sort_unstable();
-    assert_eq!(banned_in, ["g1", "g2"], "banned here and in the other group: {fourth:#?}");
+    assert_eq!(
+        banned_in,
+        ["g1", "g2"],
+        "banned here and in the other group: {fourth:#?}"
+    );
     assert!(bans.iter().all(|b| b["member"] == "u9"));
     assert!(!of_type(&fourth, "delete").is_empty());
 
@@ -296,12 +373,17 @@ async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_
     assert!(of_type(&asked, "approve_join").is_empty());
 
     // Every verdict is listed with what fired.
-    let listed = server.get("/api/v1/violations?group=qq/g1&status=active").await;
+    let listed = server
+        .get("/api/v1/violations?group=qq/g1&status=active")
+        .await;
     let violations = listed["violations"].as_array().unwrap();
     assert_eq!(violations.len(), 4, "{listed}");
     for violation in violations {
         let checks = violation["checks"].as_array().unwrap();
-        assert!(!checks.is_empty() && checks.iter().all(|c| c["evidence"].is_string()), "{violation}");
+        assert!(
+            !checks.is_empty() && checks.iter().all(|c| c["evidence"].is_string()),
+            "{violation}"
+        );
     }
     let muted = violations
         .iter()
@@ -311,7 +393,10 @@ async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_
 
     // Undo the mute: an unmute goes out, in the answer and in the bridge's feed.
     let (status, undone) = server
-        .post(&format!("/api/v1/violations/{muted_id}/undo"), json!({"by": "operator:alice"}))
+        .post(
+            &format!("/api/v1/violations/{muted_id}/undo"),
+            json!({"by": "operator:alice"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{undone}");
     assert_eq!(undone["violation"]["status"], "undone");
@@ -337,23 +422,49 @@ async fn a_repeat_offender_is_muted_then_kicked_then_blacklisted_in_every_group_
         "{feed:#}"
     );
     let (status, again) = server
-        .post(&format!("/api/v1/violations/{muted_id}/undo"), json!({"by": "operator:alice"}))
+        .post(
+            &format!("/api/v1/violations/{muted_id}/undo"),
+            json!({"by": "operator:alice"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     assert_eq!(again["error"]["code"], "conflict");
-    assert!(again["error"]["message"].as_str().unwrap().contains("already undone"), "{again}");
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already undone"),
+        "{again}"
+    );
 
     // A false positive: marked, and the classifier learns the text is fine.
-    let (_, before) = server.post("/api/v1/moderate/check", json!({"text": AD, "group": "qq/g1"})).await;
+    let (_, before) = server
+        .post(
+            "/api/v1/moderate/check",
+            json!({"text": AD, "group": "qq/g1"}),
+        )
+        .await;
     assert_eq!(before["flagged"], true, "{before}");
     let first_id = violations.last().unwrap()["id"].as_str().unwrap();
     let (status, marked) = server
-        .post(&format!("/api/v1/violations/{first_id}/false-positive"), json!({"by": "alice"}))
+        .post(
+            &format!("/api/v1/violations/{first_id}/false-positive"),
+            json!({"by": "alice"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{marked}");
     assert_eq!(marked["violation"]["status"], "false_positive");
-    assert_eq!(marked["actions"], json!([]), "a deleted message cannot be restored; nothing else to undo");
-    let (_, after) = server.post("/api/v1/moderate/check", json!({"text": AD, "group": "qq/g1"})).await;
+    assert_eq!(
+        marked["actions"],
+        json!([]),
+        "a deleted message cannot be restored; nothing else to undo"
+    );
+    let (_, after) = server
+        .post(
+            "/api/v1/moderate/check",
+            json!({"text": AD, "group": "qq/g1"}),
+        )
+        .await;
     assert!(
         after["spam_score"].as_f64().unwrap() < before["spam_score"].as_f64().unwrap(),
         "before {before}\nafter {after}"
@@ -382,7 +493,10 @@ async fn a_bridge_that_cannot_mute_skips_to_the_next_step_it_can_do() {
     assert_eq!(types(&first), ["delete", "send"], "{first:#?}");
     let second = server.say("nomute", "g1", "u9", "member", AD).await;
     assert!(of_type(&second, "mute").is_empty(), "{second:#?}");
-    assert!(of_type(&second, "staff_task").is_empty(), "no mute handed to staff: {second:#?}");
+    assert!(
+        of_type(&second, "staff_task").is_empty(),
+        "no mute handed to staff: {second:#?}"
+    );
     let kick = of_type(&second, "kick");
     assert_eq!(kick.len(), 1, "{second:#?}");
     assert_eq!(kick[0]["member"], "u9");
@@ -404,37 +518,92 @@ async fn operators_blacklist_by_hand_correct_the_classifier_and_get_precise_erro
     assert_eq!(status, StatusCode::OK, "{added}");
     assert_eq!(added["entry"]["added_by"], "operator:alice");
     let ban = &added["actions"][0];
-    assert_eq!((ban["kind"]["type"].clone(), ban["group"]["group"].clone()), (json!("ban"), json!("g1")), "{added}");
-    assert_eq!(server.get("/api/v1/blacklist").await["blacklist"][0]["member"], "u7");
+    assert_eq!(
+        (ban["kind"]["type"].clone(), ban["group"]["group"].clone()),
+        (json!("ban"), json!("g1")),
+        "{added}"
+    );
+    assert_eq!(
+        server.get("/api/v1/blacklist").await["blacklist"][0]["member"],
+        "u7"
+    );
 
-    let (status, lifted) = server.request(reqwest::Method::DELETE, "/api/v1/blacklist/qq/u7?by=alice", None).await;
+    let (status, lifted) = server
+        .request(
+            reqwest::Method::DELETE,
+            "/api/v1/blacklist/qq/u7?by=alice",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{lifted}");
     assert_eq!(lifted["actions"][0]["kind"]["type"], "unban", "{lifted}");
-    assert_eq!(server.get("/api/v1/blacklist").await["blacklist"], json!([]));
-    let (status, again) = server.request(reqwest::Method::DELETE, "/api/v1/blacklist/qq/u7?by=alice", None).await;
-    assert_eq!((status, again["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    assert_eq!(
+        server.get("/api/v1/blacklist").await["blacklist"],
+        json!([])
+    );
+    let (status, again) = server
+        .request(
+            reqwest::Method::DELETE,
+            "/api/v1/blacklist/qq/u7?by=alice",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, again["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found"))
+    );
 
     // Corrections teach at once.
     let text = "本群新开团购，全场五折，名额有限先到先得";
-    let (_, before) = server.post("/api/v1/moderate/check", json!({"text": text})).await;
+    let (_, before) = server
+        .post("/api/v1/moderate/check", json!({"text": text}))
+        .await;
     assert_eq!(before["template"], "default");
     let (status, corrected) = server
-        .post("/api/v1/corrections", json!({"text": text, "spam": true, "by": "alice"}))
+        .post(
+            "/api/v1/corrections",
+            json!({"text": text, "spam": true, "by": "alice"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{corrected}");
-    assert!(corrected["spam_score"].as_f64().unwrap() >= 0.9, "{corrected}");
+    assert!(
+        corrected["spam_score"].as_f64().unwrap() >= 0.9,
+        "{corrected}"
+    );
     assert!(corrected["spam_score"].as_f64().unwrap() > before["spam_score"].as_f64().unwrap());
-    let (_, after) = server.post("/api/v1/moderate/check", json!({"text": text})).await;
+    let (_, after) = server
+        .post("/api/v1/moderate/check", json!({"text": text}))
+        .await;
     assert_eq!(after["flagged"], true, "{after}");
 
     // Bad input names its field.
     for (path, body, field) in [
-        ("/api/v1/corrections", json!({"text": text, "by": "alice"}), "spam"),
-        ("/api/v1/corrections", json!({"text": text, "spam": "yes", "by": "alice"}), "spam"),
-        ("/api/v1/blacklist", json!({"connector": "qq", "member": "u7", "by": "alice"}), "reason"),
-        ("/api/v1/blacklist", json!({"connector": "wechat", "member": "u7", "reason": "x", "by": "alice"}), "connector"),
+        (
+            "/api/v1/corrections",
+            json!({"text": text, "by": "alice"}),
+            "spam",
+        ),
+        (
+            "/api/v1/corrections",
+            json!({"text": text, "spam": "yes", "by": "alice"}),
+            "spam",
+        ),
+        (
+            "/api/v1/blacklist",
+            json!({"connector": "qq", "member": "u7", "by": "alice"}),
+            "reason",
+        ),
+        (
+            "/api/v1/blacklist",
+            json!({"connector": "wechat", "member": "u7", "reason": "x", "by": "alice"}),
+            "connector",
+        ),
         ("/api/v1/moderate/check", json!({"text": "  "}), "text"),
-        ("/api/v1/moderate/check", json!({"text": "hi", "group": "g1"}), "group"),
+        (
+            "/api/v1/moderate/check",
+            json!({"text": "hi", "group": "g1"}),
+            "group",
+        ),
         ("/api/v1/violations/v-nope/undo", json!({}), "by"),
     ] {
         let (status, error) = server.post(path, body).await;
@@ -442,12 +611,28 @@ async fn operators_blacklist_by_hand_correct_the_classifier_and_get_precise_erro
         assert_eq!(error["error"]["code"], "invalid_request", "{path}: {error}");
         assert_eq!(error["error"]["field"], field, "{path}: {error}");
     }
-    let (status, error) = server.request(reqwest::Method::GET, "/api/v1/violations?status=gone", None).await;
-    assert_eq!((status, error["error"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("status")));
-    let (status, error) = server.post("/api/v1/violations/v-nope/undo", json!({"by": "alice"})).await;
-    assert_eq!((status, error["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")), "{error}");
-    let (status, error) = server.request(reqwest::Method::GET, "/api/v1/violations/v-nope", None).await;
-    assert_eq!((status, error["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    let (status, error) = server
+        .request(reqwest::Method::GET, "/api/v1/violations?status=gone", None)
+        .await;
+    assert_eq!(
+        (status, error["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("status"))
+    );
+    let (status, error) = server
+        .post("/api/v1/violations/v-nope/undo", json!({"by": "alice"}))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found")),
+        "{error}"
+    );
+    let (status, error) = server
+        .request(reqwest::Method::GET, "/api/v1/violations/v-nope", None)
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found"))
+    );
     server.stop().await;
 }
 
@@ -455,24 +640,44 @@ async fn operators_blacklist_by_hand_correct_the_classifier_and_get_precise_erro
 async fn in_the_sandbox_an_ad_is_deleted_and_its_sender_warned() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    let (status, group) = server.post("/api/v1/sandbox/groups", json!({"name": "家长群"})).await;
+    let (status, group) = server
+        .post("/api/v1/sandbox/groups", json!({"name": "家长群"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let id = group["id"].as_str().unwrap().to_owned();
     let events = format!("/api/v1/sandbox/groups/{id}/events");
     let member = json!({"id": "u9", "name": "推广小号"});
-    let (status, _) = server.post(&events, json!({"type": "join", "member": member})).await;
+    let (status, _) = server
+        .post(&events, json!({"type": "join", "member": member}))
+        .await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, clean) = server.post(&events, json!({"type": "message", "member": member, "text": CLEAN})).await;
+    let (status, clean) = server
+        .post(
+            &events,
+            json!({"type": "message", "member": member, "text": CLEAN}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{clean}");
     assert_eq!(clean["actions"], json!([]));
 
-    let (status, decided) = server.post(&events, json!({"type": "message", "member": member, "text": AD})).await;
+    let (status, decided) = server
+        .post(
+            &events,
+            json!({"type": "message", "member": member, "text": AD}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{decided}");
     let actions = decided["actions"].as_array().unwrap();
-    let kinds: Vec<&str> = actions.iter().map(|a| a["kind"]["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = actions
+        .iter()
+        .map(|a| a["kind"]["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["delete", "send"], "{decided:#}");
-    let deleted_id = actions[0]["kind"]["message_id"].as_str().unwrap().to_owned();
+    let deleted_id = actions[0]["kind"]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         actions[1]["kind"]["segments"]
             .as_array()
@@ -486,23 +691,45 @@ async fn in_the_sandbox_an_ad_is_deleted_and_its_sender_warned() {
     let transcript = format!("/api/v1/sandbox/groups/{id}/transcript");
     let mut entries = Vec::new();
     for _ in 0..100 {
-        entries = server.get(&transcript).await["entries"].as_array().unwrap().clone();
-        let done = entries.iter().any(|e| e["type"] == "message" && e["message_id"] == deleted_id.as_str() && e["deleted"] == true)
-            && entries.iter().any(|e| e["type"] == "bot" && e["action"]["kind"]["type"] == "send" && e["action"]["rule"] == "moderate");
+        entries = server.get(&transcript).await["entries"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let done = entries.iter().any(|e| {
+            e["type"] == "message" && e["message_id"] == deleted_id.as_str() && e["deleted"] == true
+        }) && entries.iter().any(|e| {
+            e["type"] == "bot"
+                && e["action"]["kind"]["type"] == "send"
+                && e["action"]["rule"] == "moderate"
+        });
         if done {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let ad = entries.iter().find(|e| e["type"] == "message" && e["message_id"] == deleted_id.as_str()).unwrap();
+    let ad = entries
+        .iter()
+        .find(|e| e["type"] == "message" && e["message_id"] == deleted_id.as_str())
+        .unwrap();
     assert_eq!(ad["deleted"], true, "{entries:#?}");
-    let clean = entries.iter().find(|e| e["type"] == "message" && e["message_id"] != deleted_id.as_str()).unwrap();
+    let clean = entries
+        .iter()
+        .find(|e| e["type"] == "message" && e["message_id"] != deleted_id.as_str())
+        .unwrap();
     assert_eq!(clean["deleted"], false);
     assert!(
-        entries.iter().any(|e| e["type"] == "bot" && e["action"]["rule"] == "moderate" && e["action"]["kind"]["type"] == "send"),
+        entries.iter().any(|e| e["type"] == "bot"
+            && e["action"]["rule"] == "moderate"
+            && e["action"]["kind"]["type"] == "send"),
         "{entries:#?}"
     );
-    let listed = server.get(&format!("/api/v1/violations?group=sandbox/{id}")).await;
-    assert_eq!(listed["violations"].as_array().unwrap().len(), 1, "{listed}");
+    let listed = server
+        .get(&format!("/api/v1/violations?group=sandbox/{id}"))
+        .await;
+    assert_eq!(
+        listed["violations"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
     server.stop().await;
 }

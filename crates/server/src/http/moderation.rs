@@ -93,7 +93,7 @@ fn group_key(text: &str, field: &str) -> Result<GroupKey, ApiError> {
         .ok_or_else(|| invalid(field, "a group is written `connector/group`, e.g. `qq/g1`"))
 }
 
-fn bounded_text<'a>(text: Option<&'a str>) -> Result<&'a str, ApiError> {
+fn bounded_text(text: Option<&str>) -> Result<&str, ApiError> {
     let text = required(text, "text", "\"加微信 abc12345\"")?;
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(invalid(
