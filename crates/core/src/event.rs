@@ -197,6 +197,9 @@ pub enum Segment {
     Image {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         url: Option<String>,
+        /// The image itself (base64), when the platform gives it: QR codes are read from it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
     },
     Link {
         url: String,
@@ -239,7 +242,7 @@ mod tests {
             segments: vec![
                 Segment::text("你好 "),
                 Segment::Mention { member: "u2".into(), name: Some("小李".into()) },
-                Segment::Image { url: None },
+                Segment::Image { url: None, data: None },
                 Segment::Link { url: "abc.cn/x".into() },
             ],
         };

@@ -16,6 +16,17 @@ pub fn decode_qr(image_bytes: &[u8]) -> Vec<String> {
     std::panic::catch_unwind(|| decode(image_bytes)).unwrap_or_default()
 }
 
+/// [`decode_qr`] of base64-encoded image bytes (as bridges send them); bad base64 gives an
+/// empty list.
+pub fn decode_qr_base64(data: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let cleaned: String = data.split_once(";base64,").map_or(data, |(_, b64)| b64).split_whitespace().collect();
+    match base64::engine::general_purpose::STANDARD.decode(cleaned) {
+        Ok(bytes) => decode_qr(&bytes),
+        Err(_) => Vec::new(),
+    }
+}
+
 fn decode(image_bytes: &[u8]) -> Vec<String> {
     let Ok(reader) = ImageReader::new(Cursor::new(image_bytes)).with_guessed_format() else {
         return Vec::new();

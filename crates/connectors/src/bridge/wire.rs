@@ -213,6 +213,9 @@ pub enum WireSegment {
     Image {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         url: Option<String>,
+        /// The image bytes, base64 (optional): qunzhu reads QR codes in them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<String>,
     },
     Link {
         url: String,
@@ -261,7 +264,7 @@ impl From<WireSegment> for Segment {
                 name,
             },
             WireSegment::MentionAll => Segment::MentionAll,
-            WireSegment::Image { url } => Segment::Image { url },
+            WireSegment::Image { url, data } => Segment::Image { url, data },
             WireSegment::Link { url } => Segment::Link { url },
             WireSegment::Card { kind, title, url } => Segment::Card { kind, title, url },
             WireSegment::Reply { message_id } => Segment::Reply {
@@ -279,7 +282,7 @@ impl From<&Segment> for WireSegment {
             Segment::Text { text } => Self::Text { text },
             Segment::Mention { member, name } => Self::Mention { id: member.0, name },
             Segment::MentionAll => Self::MentionAll,
-            Segment::Image { url } => Self::Image { url },
+            Segment::Image { url, data } => Self::Image { url, data: data.clone() },
             Segment::Link { url } => Self::Link { url },
             Segment::Card { kind, title, url } => Self::Card { kind, title, url },
             Segment::Reply { message_id } => Self::Reply {
@@ -761,6 +764,7 @@ mod tests {
             WireSegment::MentionAll,
             WireSegment::Image {
                 url: Some("http://x".into()),
+                data: None,
             },
             WireSegment::Link { url: "l".into() },
             WireSegment::Card {

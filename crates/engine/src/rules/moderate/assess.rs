@@ -23,6 +23,10 @@ const LINK: f32 = 0.6;
 const LINK_ONLY: f32 = 0.5;
 const PINYIN: f32 = 0.4;
 const SHAPE: f32 = 0.6;
+/// A QR code is a hidden link: on its own it only stops newcomers.
+const QR: f32 = 0.7;
+/// This many mentions with no words is a mass ping.
+const MENTION_ONLY_MIN: usize = 3;
 /// Newcomers are checked strictly: every weight counts this much more.
 const NEWCOMER_FACTOR: f32 = 1.5;
 /// Texts shorter than this never make a wave ("收到", "谢谢老师" from thirty parents is not spam).
@@ -31,8 +35,8 @@ const WAVE_MIN_CHARS: usize = 10;
 /// One check that fired.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Check {
-    /// `lexicon`, `contact`, `contact_invite`, `link`, `link_only`, `card`, `mention_all`,
-    /// `emoji`, `repeat`, `classifier`, `flood`, `wave`.
+    /// `lexicon`, `contact`, `contact_invite`, `link`, `link_only`, `qr`, `card`,
+    /// `mention_all`, `mention_only`, `emoji`, `repeat`, `classifier`, `flood`, `wave`.
     pub check: String,
     pub category: String,
     pub weight: f32,
@@ -134,6 +138,30 @@ pub fn assess(
         }
     }
     for segment in &message.segments {
+        if let Segment::Image { data: Some(data), .. } = segment {
+            for payload in qunzhu_text::qr::decode_qr_base64(data) {
+                let contact = is_contact_qr(&payload);
+                if contact && applies(settings.contacts) {
+                    push("qr", "contact", STRONG, format!("QR code of a chat contact or group: {payload}"));
+                } else if applies(settings.links) {
+                    push("qr", "link", QR, format!("QR code: {payload}"));
+                }
+            }
+        }
+    }
+    let mentions = message.segments.iter().filter(|s| matches!(s, Segment::Mention { .. })).count();
+    let words: usize = message
+        .segments
+        .iter()
+        .map(|s| match s {
+            Segment::Text { text } => text.chars().filter(|c| c.is_alphanumeric()).count(),
+            _ => 0,
+        })
+        .sum();
+    if mentions >= MENTION_ONLY_MIN && words == 0 {
+        push("mention_only", "spam", SHAPE, format!("a message of {mentions} mentions and nothing else"));
+    }
+    for segment in &message.segments {
         match segment {
             Segment::Card { kind, title, .. } if applies(settings.cards) => {
                 push("card", "card", STRONG, format!("{kind} card {}", title.as_deref().unwrap_or("")).trim().to_owned());
@@ -177,6 +205,14 @@ pub fn assess(
     Assessment { flagged: score >= 1.0 - f32::EPSILON, category, score, checks, newcomer: circumstances.newcomer }
 }
 
+/// QR codes that add a chat contact or join a chat group (the usual 引流).
+fn is_contact_qr(payload: &str) -> bool {
+    let lower = payload.to_ascii_lowercase();
+    ["weixin.qq.com", "u.wechat.com", "wxp://", "qm.qq.com", "jq.qq.com", "work.weixin.qq.com", "t.me/"]
+        .iter()
+        .any(|marker| lower.contains(marker))
+}
+
 /// Whether a member is still a newcomer (checked strictly). Members the engine never saw
 /// join (they were there before qunzhu) are not newcomers.
 pub fn is_newcomer(record: Option<&MemberRecord>, settings: &ModerationSettings, now: chrono::DateTime<chrono::Utc>) -> bool {
@@ -210,4 +246,52 @@ pub fn assess_in_context(cx: &RuleContext<'_>, author: &Member, message: &Messag
         return first;
     }
     assess(report, message, settings, spam_score, Circumstances { same_text_members: members, ..circumstances })
+}
+
+#[cfg(test)]
+mod tests {
+    use qunzhu_text::lexicon::LexiconMatcher;
+
+    use super::*;
+
+    fn judge(message: &Message, newcomer: bool) -> Assessment {
+        let report = qunzhu_text::analyze::analyze(&message.plain_text(), LexiconMatcher::builtin());
+        let settings = ModerationSettings::builtin(Locale::ZhCn);
+        assess(&report, message, &settings, 0.0, Circumstances { newcomer, ..Circumstances::default() })
+    }
+
+    fn qr_png(payload: &str) -> String {
+        use base64::Engine as _;
+        let code = qrcode::QrCode::new(payload.as_bytes()).unwrap();
+        let image = code.render::<image::Luma<u8>>().min_dimensions(200, 200).build();
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageLuma8(image).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn a_wechat_group_qr_code_in_an_image_is_caught_even_without_text() {
+        let message = Message { id: "m".into(), segments: vec![Segment::Image { url: None, data: Some(qr_png("https://weixin.qq.com/g/AbCdEf123")) }] };
+        let verdict = judge(&message, false);
+        assert!(verdict.flagged, "{verdict:?}");
+        assert_eq!(verdict.category.as_deref(), Some("contact"));
+        assert!(verdict.checks[0].evidence.contains("weixin.qq.com/g/AbCdEf123"));
+    }
+
+    #[test]
+    fn an_ordinary_qr_code_only_stops_newcomers() {
+        let message = Message { id: "m".into(), segments: vec![Segment::Image { url: None, data: Some(qr_png("https://school.example.edu.cn/form")) }] };
+        assert!(!judge(&message, false).flagged);
+        assert!(judge(&message, true).flagged);
+    }
+
+    #[test]
+    fn a_message_of_only_mentions_is_a_mass_ping() {
+        let mention = |id: &str| Segment::Mention { member: id.into(), name: Some(id.into()) };
+        let ping = Message { id: "m".into(), segments: vec![mention("a"), Segment::text(" "), mention("b"), mention("c")] };
+        let verdict = judge(&ping, true);
+        assert!(verdict.checks.iter().any(|c| c.check == "mention_only"), "{verdict:?}");
+        let question = Message { id: "m".into(), segments: vec![mention("a"), mention("b"), mention("c"), Segment::text(" 明天几点集合？")] };
+        assert!(judge(&question, true).checks.iter().all(|c| c.check != "mention_only"));
+    }
 }

@@ -225,6 +225,7 @@ pub fn category_label(category: &str, locale: Locale) -> String {
         "contact" => ("引流（联系方式）", "contact-harvesting"),
         "link" => ("链接", "link"),
         "card" => ("卡片/小程序", "card"),
+        "qr" => ("二维码", "QR code"),
         "mention_all" => ("@全体成员", "@all"),
         "flood" => ("刷屏", "flooding"),
         "wave" => ("群发广告", "spam-wave"),
