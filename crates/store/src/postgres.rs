@@ -843,6 +843,10 @@ async fn insert_task(conn: &mut PgConnection, task: &StaffTask) -> StoreResult<(
     Ok(())
 }
 
+fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') { text.replace('\0', "\u{FFFD}").into() } else { text.into() }
+}
+
 async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit (time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail) \
@@ -856,8 +860,9 @@ async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> StoreRe
     .bind(entry.event_id.as_ref().map(PlatformEventId::as_str))
     .bind(entry.action_id.as_ref().map(ActionId::as_str))
     .bind(entry.rule.as_deref())
-    .bind(&entry.summary)
-    .bind(entry.detail.as_deref())
+    // Summaries quote member names and messages; PostgreSQL text cannot hold NUL.
+    .bind(without_nul(&entry.summary))
+    .bind(entry.detail.as_deref().map(without_nul))
     .execute(conn)
     .await
     .map_err(backend)?;

@@ -849,6 +849,23 @@ async fn chat_text_with_a_nul_character_round_trips(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(stored.action, send("a-nul", &g, "x\u{0}y", t(0)));
+
+    // Audit summaries quote names and messages: a NUL there must not sink the commit.
+    let mut commit = actions_only(vec![send("a-nul-2", &g, "z", t(0))]);
+    commit.audit.push(NewAuditEntry {
+        time: t(0),
+        actor: "engine".into(),
+        kind: "decision".into(),
+        group: Some(g.clone()),
+        event_id: None,
+        action_id: None,
+        rule: Some("moderate".into()),
+        summary: "warned 小\u{0}王".into(),
+        detail: Some("{\"text\":\"a\u{0}b\"}".into()),
+    });
+    store.commit(&commit).await.unwrap();
+    let rows = store.list_audit(Some(&g), 5).await.unwrap();
+    assert!(rows.iter().any(|r| r.entry.summary.starts_with("warned 小")), "{rows:?}");
 }
 
 async fn concurrent_rulebook_saves_with_the_same_parent_yield_exactly_one_success(

@@ -414,6 +414,10 @@ fn fields<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, DecodeEr
 fn non_empty(value: String, field: &str) -> Result<String, DecodeError> {
     if value.trim().is_empty() {
         Err(DecodeError::new(field, "must not be empty"))
+    } else if value.chars().any(char::is_control) {
+        // Ids end up as keys in the database and in URLs; control characters (NUL above all,
+        // which PostgreSQL text refuses) would make them unusable.
+        Err(DecodeError::new(field, "must not contain control characters"))
     } else {
         Ok(value)
     }
