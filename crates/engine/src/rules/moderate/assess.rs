@@ -40,8 +40,44 @@ pub struct Check {
     pub check: String,
     pub category: String,
     pub weight: f32,
-    /// What was found, e.g. `「加微信」 as 「加薇信」 (compact form)`.
+    /// The thing found: the lexicon word, the contact id, the URL, the count…
+    pub subject: String,
+    /// What was found and how, e.g. `「加微信」 as 「加薇信」 (compact form)`.
     pub evidence: String,
+}
+
+impl Check {
+    /// A few words for explanations and warnings, in the operator's language.
+    pub fn brief(&self, locale: Locale) -> String {
+        let subject = &self.subject;
+        match (self.check.as_str(), locale) {
+            ("lexicon", Locale::ZhCn) => format!("词「{subject}」"),
+            ("lexicon", Locale::En) => format!("the word “{subject}”"),
+            ("contact", Locale::ZhCn) => format!("联系方式 {subject}"),
+            ("contact", Locale::En) => format!("contact {subject}"),
+            ("contact_invite", Locale::ZhCn) => format!("招揽私聊「{subject}」"),
+            ("contact_invite", Locale::En) => format!("invites private contact (“{subject}”)"),
+            ("link", Locale::ZhCn) => format!("链接 {subject}"),
+            ("link", Locale::En) => format!("link {subject}"),
+            ("qr", Locale::ZhCn) => format!("二维码 {subject}"),
+            ("qr", Locale::En) => format!("QR code {subject}"),
+            ("card", Locale::ZhCn) => format!("卡片（{subject}）"),
+            ("card", Locale::En) => format!("{subject} card"),
+            ("classifier", Locale::ZhCn) => format!("垃圾消息模型 {subject}"),
+            ("classifier", Locale::En) => format!("spam model {subject}"),
+            (check, Locale::ZhCn) => match check {
+                "link_only" => "纯链接消息".into(),
+                "mention_all" => "@全体成员".into(),
+                "mention_only" => format!("只有 @ 的消息（{subject} 人）"),
+                "emoji" => format!("表情过多（{subject} 个）"),
+                "repeat" => format!("重复字符（{subject} 个）"),
+                "flood" => format!("刷屏（{subject} 条）"),
+                "wave" => format!("{subject} 人发送相同内容"),
+                _ => self.evidence.clone(),
+            },
+            (_, Locale::En) => self.evidence.clone(),
+        }
+    }
 }
 
 /// The verdict on one message, before any penalty.
@@ -57,12 +93,21 @@ pub struct Assessment {
 }
 
 impl Assessment {
-    /// The checks in a few words, for explanations.
+    /// The checks in a few words, for explanations. A word inside a longer word that also
+    /// matched (刷单 in 兼职刷单) is not repeated.
     pub fn summary(&self, locale: Locale) -> String {
-        let mut parts: Vec<String> = self.checks.iter().map(|c| c.evidence.clone()).collect();
-        parts.dedup();
+        let words: Vec<&str> = self.checks.iter().filter(|c| c.check == "lexicon").map(|c| c.subject.as_str()).collect();
+        let mut parts: Vec<String> = Vec::new();
+        for check in &self.checks {
+            let covered = check.check == "lexicon"
+                && words.iter().any(|w| *w != check.subject && w.contains(check.subject.as_str()));
+            let brief = check.brief(locale);
+            if !covered && !parts.contains(&brief) {
+                parts.push(brief);
+            }
+        }
         parts.truncate(4);
-        parts.join(locale.pick("；", "; "))
+        parts.join(locale.pick("，", "; "))
     }
 }
 
@@ -90,8 +135,8 @@ pub fn assess(
         Scope::Newcomers => circumstances.newcomer,
         Scope::Everyone => true,
     };
-    let mut push = |check: &str, category: &str, weight: f32, evidence: String| {
-        checks.push(Check { check: check.into(), category: category.into(), weight, evidence });
+    let mut push = |check: &str, category: &str, weight: f32, subject: String, evidence: String| {
+        checks.push(Check { check: check.into(), category: category.into(), weight, subject, evidence });
     };
 
     // Several lexicon spellings can fold onto the same text (加v信, 加vx, 加微信…): one
@@ -103,7 +148,7 @@ pub fn assess(
             continue;
         }
         let weight = if hit.form == Form::Pinyin { PINYIN } else { STRONG };
-        push("lexicon", category, weight, format!("「{}」 as 「{}」 ({} form)", hit.word, hit.matched, hit.form.name()));
+        push("lexicon", category, weight, hit.word.clone(), format!("「{}」 as 「{}」 ({} form)", hit.word, hit.matched, hit.form.name()));
     }
 
     let detections = &report.detections;
@@ -111,13 +156,13 @@ pub fn assess(
         let kinds = [("phone", &detections.phones), ("WeChat id", &detections.wechat_ids), ("QQ id", &detections.qq_ids)];
         for (kind, found) in kinds {
             for contact in found {
-                push("contact", "contact", CONTACT, format!("{kind} {} (as 「{}」)", contact.value, contact.evidence.matched));
+                push("contact", "contact", CONTACT, contact.value.clone(), format!("{kind} {} (as 「{}」)", contact.value, contact.evidence.matched));
             }
         }
         if detections.has_contact()
             && let Some(invite) = &detections.contact_hint
         {
-            push("contact_invite", "contact", CONTACT_INVITE, format!("invites private contact: 「{}」", invite.matched));
+            push("contact_invite", "contact", CONTACT_INVITE, invite.matched.clone(), format!("invites private contact: 「{}」", invite.matched));
         }
     }
     if applies(settings.links) {
@@ -128,13 +173,13 @@ pub fn assess(
             .collect();
         for link in &links {
             let short = if link.short_link { " (short link)" } else { "" };
-            push("link", "link", LINK, format!("link {}{short}", link.url));
+            push("link", "link", LINK, link.url.clone(), format!("link {}{short}", link.url));
         }
         let remainder: usize = links
             .iter()
             .fold(report.folded.compact.chars().count(), |left, link| left.saturating_sub(link.evidence.matched.chars().count()));
         if !links.is_empty() && remainder <= 4 {
-            push("link_only", "link", LINK_ONLY, "a message that is only a link".into());
+            push("link_only", "link", LINK_ONLY, String::new(), "a message that is only a link".into());
         }
     }
     for segment in &message.segments {
@@ -142,9 +187,9 @@ pub fn assess(
             for payload in qunzhu_text::qr::decode_qr_base64(data) {
                 let contact = is_contact_qr(&payload);
                 if contact && applies(settings.contacts) {
-                    push("qr", "contact", STRONG, format!("QR code of a chat contact or group: {payload}"));
+                    push("qr", "contact", STRONG, payload.clone(), format!("QR code of a chat contact or group: {payload}"));
                 } else if applies(settings.links) {
-                    push("qr", "link", QR, format!("QR code: {payload}"));
+                    push("qr", "link", QR, payload.clone(), format!("QR code: {payload}"));
                 }
             }
         }
@@ -159,36 +204,37 @@ pub fn assess(
         })
         .sum();
     if mentions >= MENTION_ONLY_MIN && words == 0 {
-        push("mention_only", "spam", SHAPE, format!("a message of {mentions} mentions and nothing else"));
+        push("mention_only", "spam", SHAPE, mentions.to_string(), format!("a message of {mentions} mentions and nothing else"));
     }
     for segment in &message.segments {
         match segment {
             Segment::Card { kind, title, .. } if applies(settings.cards) => {
-                push("card", "card", STRONG, format!("{kind} card {}", title.as_deref().unwrap_or("")).trim().to_owned());
+                push("card", "card", STRONG, kind.clone(), format!("{kind} card {}", title.as_deref().unwrap_or("")).trim().to_owned());
             }
-            Segment::MentionAll if settings.mention_all => push("mention_all", "mention_all", STRONG, "@all by a member".into()),
+            Segment::MentionAll if settings.mention_all => push("mention_all", "mention_all", STRONG, String::new(), "@all by a member".into()),
             _ => {}
         }
     }
     if settings.max_emoji > 0 && detections.emoji_count > settings.max_emoji as usize {
-        push("emoji", "spam", SHAPE, format!("{} emoji (limit {})", detections.emoji_count, settings.max_emoji));
+        push("emoji", "spam", SHAPE, detections.emoji_count.to_string(), format!("{} emoji (limit {})", detections.emoji_count, settings.max_emoji));
     }
     if settings.max_repeat > 0 && detections.longest_repeat > settings.max_repeat as usize {
-        push("repeat", "spam", SHAPE, format!("a character repeated {} times (limit {})", detections.longest_repeat, settings.max_repeat));
+        push("repeat", "spam", SHAPE, detections.longest_repeat.to_string(), format!("a character repeated {} times (limit {})", detections.longest_repeat, settings.max_repeat));
     }
-    if settings.spam_threshold < 1.0 && spam_score >= 0.5 {
+    // Exactly 0.5 is "no evidence either way" (e.g. an empty text).
+    if settings.spam_threshold < 1.0 && spam_score > 0.5 {
         let weight = if spam_score >= settings.spam_threshold {
             STRONG
         } else {
             0.5 * (spam_score - 0.5) / (settings.spam_threshold - 0.5)
         };
-        push("classifier", "spam", weight, format!("spam classifier {spam_score:.2} (threshold {:.2})", settings.spam_threshold));
+        push("classifier", "spam", weight, format!("{spam_score:.2}"), format!("spam classifier {spam_score:.2} (threshold {:.2})", settings.spam_threshold));
     }
     if settings.flood_messages > 0 && circumstances.recent_posts > settings.flood_messages as usize {
-        push("flood", "flood", STRONG, format!("{} messages in {} s", circumstances.recent_posts, settings.flood_window_secs));
+        push("flood", "flood", STRONG, circumstances.recent_posts.to_string(), format!("{} messages in {} s", circumstances.recent_posts, settings.flood_window_secs));
     }
     if settings.wave_members >= 2 && circumstances.same_text_members >= settings.wave_members as usize {
-        push("wave", "wave", STRONG, format!("the same text from {} members", circumstances.same_text_members));
+        push("wave", "wave", STRONG, circumstances.same_text_members.to_string(), format!("the same text from {} members", circumstances.same_text_members));
     }
 
     if circumstances.newcomer {
@@ -196,7 +242,8 @@ pub fn assess(
             check.weight *= NEWCOMER_FACTOR;
         }
     }
-    let score: f32 = checks.iter().map(|c| c.weight).sum();
+    // (`+ 0.0` turns the empty sum's -0.0 into 0.0.)
+    let score: f32 = checks.iter().map(|c| c.weight).sum::<f32>() + 0.0;
     // The strongest check names the category; on a tie the earlier (more specific) one wins.
     let category = checks
         .iter()
@@ -283,6 +330,17 @@ mod tests {
         let message = Message { id: "m".into(), segments: vec![Segment::Image { url: None, data: Some(qr_png("https://school.example.edu.cn/form")) }] };
         assert!(!judge(&message, false).flagged);
         assert!(judge(&message, true).flagged);
+    }
+
+    #[test]
+    fn explanations_speak_the_operators_language_and_do_not_repeat_contained_words() {
+        let verdict = judge(&Message::text("m", "兼职刷单，日赚三百"), false);
+        let summary = verdict.summary(Locale::ZhCn);
+        assert!(summary.contains("词「兼职刷单」"), "{summary}");
+        assert!(!summary.contains("词「刷单」"), "刷单 is inside 兼职刷单: {summary}");
+        assert!(!summary.contains(" as "), "no English evidence in a zh-CN summary: {summary}");
+        assert!(verdict.score > 0.0);
+        assert_eq!(judge(&Message::text("m", "好的"), false).score.to_string(), "0", "no checks, no negative zero");
     }
 
     #[test]

@@ -105,9 +105,10 @@ async fn penalise(cx: &RuleContext<'_>, author: &Member, message: &Message, asse
     let category_name = category_label(&category, locale);
     let penalty = step.describe(locale);
     let reasons = assessment.summary(locale);
+    let days = settings.decay_days;
     let why = match locale {
-        Locale::ZhCn => format!("{} 的消息判定为{category_name}（{reasons}）；30 天内第 {count} 次违规 → {penalty}", author.display_name()),
-        Locale::En => format!("{}'s message is {category_name} ({reasons}); violation {count} within the decay window → {penalty}", author.display_name()),
+        Locale::ZhCn => format!("{} 的消息判定为{category_name}（{reasons}）；{days} 天内第 {count} 次违规 → {penalty}", author.display_name()),
+        Locale::En => format!("{}'s message is {category_name} ({reasons}); violation {count} within {days} days → {penalty}", author.display_name()),
     };
 
     let mut proposals = Vec::new();
@@ -148,6 +149,7 @@ async fn penalise(cx: &RuleContext<'_>, author: &Member, message: &Message, asse
             "category" => vec![Segment::text(category_name.clone())],
             "count" => vec![Segment::text(count.to_string())],
             "penalty" => vec![Segment::text(penalty.clone())],
+            "days" => vec![Segment::text(days.to_string())],
             _ => Vec::new(),
         });
         let kind = if step.warn_private && !step.warn {

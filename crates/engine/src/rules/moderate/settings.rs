@@ -72,7 +72,7 @@ pub struct ModerationSettings {
     /// Violations older than this many days no longer count.
     pub decay_days: u32,
     /// The warning. Placeholders: `{name}` (an @mention), `{category}`, `{count}` (this
-    /// violation's number), `{penalty}` (what was done).
+    /// violation's number), `{penalty}` (what was done), `{days}` (`decay_days`).
     pub warn_text: String,
 }
 
@@ -111,8 +111,8 @@ impl ModerationSettings {
             decay_days: 30,
             warn_text: locale
                 .pick(
-                    "{name} 请勿发送{category}内容，消息已处理（{penalty}）。这是你 30 天内第 {count} 次违规，多次违规将被禁言或移出群聊。",
-                    "{name}, please don't post {category} here; the message was handled ({penalty}). This is violation {count} in 30 days; repeated violations lead to a mute or removal.",
+                    "{name} 请勿发送{category}内容，消息已处理（{penalty}）。这是你 {days} 天内第 {count} 次违规，多次违规将被禁言或移出群聊。",
+                    "{name}, please don't post {category} here; the message was handled ({penalty}). This is violation {count} in {days} days; repeated violations lead to a mute or removal.",
                 )
                 .into(),
         }
@@ -238,7 +238,7 @@ fn parse_duration(text: &str) -> Result<u64, String> {
 }
 
 /// Placeholders a warning may use.
-pub const WARN_PLACEHOLDERS: &[&str] = &["name", "category", "count", "penalty"];
+pub const WARN_PLACEHOLDERS: &[&str] = &["name", "category", "count", "penalty", "days"];
 
 /// Checks the settings; `path` is where they live.
 pub fn validate(settings: &ModerationSettings, path: &[&str]) -> Vec<Problem> {
