@@ -104,6 +104,26 @@ test("a player added by the operator is welcomed too, and the page works on a ph
   await context.close();
 });
 
+test("an ad posted in the sandbox is deleted and its sender warned by name, with the reason shown", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/sandbox`);
+  await page.fill("#player-name", "推广号");
+  await page.press("#player-name", "Enter");
+  await page.locator("#players button", { hasText: "推广号" }).click();
+  await page.click("#act-join");
+  await page.locator(".row.bot .mention", { hasText: "@推广号" }).first().waitFor({ timeout: 10_000 });
+  await page.fill("#message", "加 🌹 微 ✨ 信 abc12345，兼职刷单日赚三百");
+  await page.press("#message", "Enter");
+  await page.locator(".row.member .bubble.deleted", { hasText: "兼职刷单" }).waitFor({ timeout: 10_000 });
+  const warning = page.locator(".row.bot .bubble", { hasText: "请勿发送" }).filter({ has: page.locator(".mention", { hasText: "@推广号" }) });
+  await warning.first().waitFor({ timeout: 10_000 });
+  await page.getByText("兼职刷单", { exact: false }).first().waitFor();
+  if (process.env.QUNZHU_SCREENSHOTS) {
+    await page.screenshot({ path: join(process.env.QUNZHU_SCREENSHOTS, "sandbox-ad.png"), fullPage: true });
+  }
+  await page.close();
+});
+
 test("the sandbox speaks English when asked", async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/sandbox?lang=en`);

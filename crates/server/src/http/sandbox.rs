@@ -578,7 +578,7 @@ const ZH: Strings = Strings {
     other_lang_label: "English",
     other_lang_href: "?lang=en",
     hint: "点击「加入」看看欢迎语",
-    group: "测试群",
+    group: "当前群",
     new_group: "＋新建群",
     new_group_prompt: "新群的名字",
     new_group_default: "测试群",

@@ -148,7 +148,9 @@ pub fn assess(
             continue;
         }
         let weight = if hit.form == Form::Pinyin { PINYIN } else { STRONG };
-        push("lexicon", category, weight, hit.word.clone(), format!("「{}」 as 「{}」 ({} form)", hit.word, hit.matched, hit.form.name()));
+        // Show what the message said in its matching form (加微信), not the lexicon's spelling (+v信).
+        let subject = if hit.form == Form::Han { hit.word.clone() } else { hit.matched.clone() };
+        push("lexicon", category, weight, subject, format!("「{}」 as 「{}」 ({} form)", hit.word, hit.matched, hit.form.name()));
     }
 
     let detections = &report.detections;
