@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{Detections, detect};
-use crate::lexicon::{LexiconHit, LexiconMatcher};
-use crate::normalize::{Folded, fold};
+use crate::lexicon::{LexiconHit, LexiconMatcher, has_contact_token};
+use crate::normalize::{Folded, fold_with};
 
 /// Everything the text stages found in one message; the moderation rules score it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,9 +21,11 @@ impl TextReport {
     }
 }
 
-/// Folds `text`, matches `matcher` over every form and runs the detectors.
+/// Folds `text`, matches `matcher` over every form and runs the detectors. The pinyin form
+/// is only computed (and `folded.pinyin` only filled) when the text carries a contact-like
+/// token, the one case where the matcher counts pinyin as evidence.
 pub fn analyze(text: &str, matcher: &LexiconMatcher) -> TextReport {
-    let folded = fold(text);
+    let folded = fold_with(text, has_contact_token);
     let lexicon_hits = matcher.find(&folded);
     let detections = detect(&folded);
     TextReport {

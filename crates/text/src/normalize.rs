@@ -73,9 +73,15 @@ impl Folded {
 
 /// Folds `text` into all matching forms. Pure and allocation-light; call it once per message.
 pub fn fold(text: &str) -> Folded {
+    fold_with(text, |_| true)
+}
+
+/// [`fold`], computing `pinyin` only when `want_pinyin(compact)` says so (it is left empty
+/// otherwise): pinyin is the costliest form and only evidence in some texts.
+pub fn fold_with(text: &str, want_pinyin: impl FnOnce(&str) -> bool) -> Folded {
     let han = han_form(text);
     let compact = compact_form(&han);
-    let pinyin = pinyin_form(&compact);
+    let pinyin = if want_pinyin(&compact) { pinyin_form(&compact) } else { String::new() };
     Folded {
         original: text.to_owned(),
         han,
