@@ -2,11 +2,19 @@
 //! feature logic lives here (no welcome text, no moderation).
 //!
 //! - [`bridge`] — the HTTP bridge: any platform posts events in and polls actions out.
+//! - [`onebot`] — QQ through OneBot v11 (NapCat, Lagrange.OneBot): reverse and forward WebSocket.
 //! - [`sandbox`] — the built-in test chat behind the `/sandbox` page.
 //! - [`outbox`] — the delivery loop: due actions to their connector, retried with backoff.
 //! - [`secret`] — secrets that never show in logs or `Debug`.
 
 pub mod bridge;
+pub mod onebot;
 pub mod outbox;
 pub mod sandbox;
 pub mod secret;
+
+/// A connector that keeps a live connection reports its state for `/healthz`.
+pub trait HealthReport: Send + Sync {
+    /// A JSON object with at least `connected: bool`.
+    fn health(&self) -> serde_json::Value;
+}
