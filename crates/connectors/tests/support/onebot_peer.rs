@@ -1,0 +1,292 @@
+//! A spec-faithful OneBot v11 **implementation-side** peer for tests: it behaves like
+//! NapCat or Lagrange.OneBot configured with a reverse WebSocket (a "WebSocket client").
+//!
+//! - connects to the application with `X-Self-ID`, `X-Client-Role: Universal` and
+//!   `Authorization: Bearer <token>`;
+//! - sends a `lifecycle`/`connect` meta event first, then the events the test gives it, as
+//!   real OneBot JSON (see [`events`]);
+//! - answers every call with `{"status","retcode","data","echo"}`, `echo` returned
+//!   unchanged whatever its JSON type; `send_group_msg` gets a fresh `message_id`;
+//! - reconnects every `reconnect` when the connection drops (NapCat's default is 3 s);
+//! - keeps a log of every call it received.
+//!
+//! Shared by the connector tests, the whole-app tests (`#[path]`) and the NoneBot check.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// How the peer is set up.
+#[derive(Clone, Debug)]
+pub struct PeerOptions {
+    /// `ws://host:port/path` of the application's reverse-WebSocket endpoint.
+    pub url: String,
+    pub access_token: Option<String>,
+    pub self_id: i64,
+    pub reconnect: Duration,
+}
+
+impl PeerOptions {
+    pub fn new(url: impl Into<String>, access_token: Option<&str>) -> Self {
+        Self {
+            url: url.into(),
+            access_token: access_token.map(str::to_owned),
+            self_id: 10_000,
+            reconnect: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    calls: Mutex<Vec<Value>>,
+    called: Notify,
+    connections: Mutex<u64>,
+    last_refusal: Mutex<Option<u16>>,
+}
+
+/// A running peer. Dropping it stops it.
+pub struct Peer {
+    options: PeerOptions,
+    shared: Arc<Shared>,
+    outgoing: mpsc::UnboundedSender<Value>,
+    connected: watch::Receiver<bool>,
+    drop_now: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Tries one handshake; `Err(status)` when the application refuses it.
+pub async fn handshake(options: &PeerOptions) -> Result<(), u16> {
+    match connect(options).await {
+        Ok(_) => Ok(()),
+        Err(Some(status)) => Err(status),
+        Err(None) => Err(0),
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(options: &PeerOptions) -> Result<Socket, Option<u16>> {
+    let mut request = options.url.as_str().into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("X-Self-ID", options.self_id.to_string().parse().unwrap());
+    headers.insert("X-Client-Role", "Universal".parse().unwrap());
+    headers.insert("User-Agent", "OneBot/11 (qunzhu-test-peer)".parse().unwrap());
+    if let Some(token) = &options.access_token {
+        headers.insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(Some(response.status().as_u16())),
+        Err(_) => Err(None),
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Peer {
+    /// Starts connecting (and reconnecting) in the background.
+    pub fn start(options: PeerOptions) -> Self {
+        let shared = Arc::new(Shared::default());
+        let (outgoing, queue) = mpsc::unbounded_channel();
+        let (connected_tx, connected) = watch::channel(false);
+        let drop_now = Arc::new(Notify::new());
+        let task = tokio::spawn(run(options.clone(), shared.clone(), queue, connected_tx, drop_now.clone()));
+        Self { options, shared, outgoing, connected, drop_now, task }
+    }
+
+    pub fn self_id(&self) -> i64 {
+        self.options.self_id
+    }
+
+    /// Waits until connected (after a drop: reconnected).
+    pub async fn wait_connected(&self) {
+        let mut connected = self.connected.clone();
+        tokio::time::timeout(Duration::from_secs(15), connected.wait_for(|c| *c))
+            .await
+            .expect("the peer did not connect")
+            .unwrap();
+    }
+
+    pub fn connections(&self) -> u64 {
+        *self.shared.connections.lock().unwrap()
+    }
+
+    /// The status of the last refused handshake, if any.
+    pub fn last_refusal(&self) -> Option<u16> {
+        *self.shared.last_refusal.lock().unwrap()
+    }
+
+    /// Sends an event once connected (events wait in order while disconnected).
+    pub fn send(&self, event: Value) {
+        self.outgoing.send(event).unwrap();
+    }
+
+    /// Drops the current socket without a close frame, as a crashed process or a broken
+    /// network would; the peer reconnects after `reconnect`.
+    pub fn drop_connection(&self) {
+        self.drop_now.notify_one();
+    }
+
+    /// Every call received so far.
+    pub fn calls(&self) -> Vec<Value> {
+        self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// Calls of one action.
+    pub fn calls_of(&self, action: &str) -> Vec<Value> {
+        self.calls().into_iter().filter(|c| c["action"] == action).collect()
+    }
+
+    /// Waits until `count` calls match `predicate`, and returns them.
+    pub async fn wait_for_calls(&self, count: usize, predicate: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.shared.called.notified();
+            let matching: Vec<Value> = self.calls().into_iter().filter(|c| predicate(c)).collect();
+            if matching.len() >= count {
+                return matching;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("waited for {count} matching call(s); got {}: {:#?}", matching.len(), self.calls());
+            }
+        }
+    }
+
+    /// Waits for one call of `action` and returns it.
+    pub async fn wait_for(&self, action: &str) -> Value {
+        self.wait_for_calls(1, |c| c["action"] == action).await.remove(0)
+    }
+}
+
+async fn run(
+    options: PeerOptions,
+    shared: Arc<Shared>,
+    mut queue: mpsc::UnboundedReceiver<Value>,
+    connected: watch::Sender<bool>,
+    drop_now: Arc<Notify>,
+) {
+    let mut next_message_id: i64 = 1_000;
+    loop {
+        let socket = match connect(&options).await {
+            Ok(socket) => socket,
+            Err(status) => {
+                *shared.last_refusal.lock().unwrap() = status;
+                tokio::time::sleep(options.reconnect).await;
+                continue;
+            }
+        };
+        *shared.connections.lock().unwrap() += 1;
+        let (mut sink, mut stream) = socket.split();
+        let lifecycle = json!({"time": now(), "self_id": options.self_id, "post_type": "meta_event",
+                               "meta_event_type": "lifecycle", "sub_type": "connect"});
+        if sink.send(Message::Text(lifecycle.to_string().into())).await.is_err() {
+            tokio::time::sleep(options.reconnect).await;
+            continue;
+        }
+        connected.send_replace(true);
+        loop {
+            tokio::select! {
+                () = drop_now.notified() => break,
+                event = queue.recv() => {
+                    let Some(event) = event else { return };
+                    if sink.send(Message::Text(event.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+                frame = stream.next() => {
+                    let text = match frame {
+                        Some(Ok(Message::Text(text))) => text.to_string(),
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                        Some(Ok(_)) => continue,
+                    };
+                    let Ok(call) = serde_json::from_str::<Value>(&text) else { continue };
+                    let data = match call["action"].as_str() {
+                        Some("send_group_msg" | "send_msg" | "send_private_msg") => {
+                            next_message_id += 1;
+                            json!({"message_id": next_message_id})
+                        }
+                        Some("get_login_info") => json!({"user_id": options.self_id, "nickname": "测试机器人"}),
+                        _ => Value::Null,
+                    };
+                    let mut answer = json!({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": ""});
+                    if let Some(echo) = call.get("echo") {
+                        answer["echo"] = echo.clone();
+                    }
+                    shared.calls.lock().unwrap().push(call);
+                    shared.called.notify_waiters();
+                    if sink.send(Message::Text(answer.to_string().into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Dropped without a close frame: the socket just goes away.
+        connected.send_replace(false);
+        drop(sink);
+        drop(stream);
+        tokio::time::sleep(options.reconnect).await;
+    }
+}
+
+/// Real OneBot v11 event JSON, as NapCat sends it.
+pub mod events {
+    use serde_json::{Value, json};
+
+    use super::now;
+
+    /// A group message; `message` is a CQ-code string or a segment array.
+    pub fn group_message(self_id: i64, group: i64, user: i64, message_id: i64, message: Value, role: &str) -> Value {
+        let raw = match &message {
+            Value::String(text) => text.clone(),
+            _ => String::new(),
+        };
+        json!({
+            "time": now(), "self_id": self_id, "post_type": "message", "message_type": "group",
+            "sub_type": "normal", "message_id": message_id, "group_id": group, "user_id": user,
+            "anonymous": null, "message": message, "raw_message": raw, "font": 0,
+            "sender": {"user_id": user, "nickname": format!("用户{user}"), "card": "", "sex": "unknown",
+                       "age": 0, "area": "", "level": "1", "role": role, "title": ""}
+        })
+    }
+
+    pub fn group_increase(self_id: i64, group: i64, user: i64, operator: i64, sub_type: &str) -> Value {
+        json!({"time": now(), "self_id": self_id, "post_type": "notice", "notice_type": "group_increase",
+               "sub_type": sub_type, "group_id": group, "operator_id": operator, "user_id": user})
+    }
+
+    pub fn group_decrease(self_id: i64, group: i64, user: i64, operator: i64, sub_type: &str) -> Value {
+        json!({"time": now(), "self_id": self_id, "post_type": "notice", "notice_type": "group_decrease",
+               "sub_type": sub_type, "group_id": group, "operator_id": operator, "user_id": user})
+    }
+
+    pub fn group_request(self_id: i64, group: i64, user: i64, flag: &str, comment: &str) -> Value {
+        json!({"time": now(), "self_id": self_id, "post_type": "request", "request_type": "group",
+               "sub_type": "add", "group_id": group, "user_id": user, "comment": comment, "flag": flag})
+    }
+
+    pub fn group_recall(self_id: i64, group: i64, user: i64, operator: i64, message_id: i64) -> Value {
+        json!({"time": now(), "self_id": self_id, "post_type": "notice", "notice_type": "group_recall",
+               "group_id": group, "user_id": user, "operator_id": operator, "message_id": message_id})
+    }
+
+    pub fn heartbeat(self_id: i64) -> Value {
+        json!({"time": now(), "self_id": self_id, "post_type": "meta_event", "meta_event_type": "heartbeat",
+               "status": {"online": true, "good": true}, "interval": 30000})
+    }
+}
