@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use qunzhu_connectors::bridge::BridgeConfig;
+use qunzhu_connectors::onebot::{OnebotConfig, OnebotMode};
 use qunzhu_connectors::secret::Secret;
 use qunzhu_core::Capability;
 use qunzhu_engine::problems::{Problem, serde_path};
@@ -121,6 +122,8 @@ impl Default for EngineOptions {
 pub enum ConnectorConfig {
     /// The HTTP bridge (see docs/bridge.md).
     Bridge(BridgeConfig),
+    /// QQ through a OneBot v11 implementation (NapCat, Lagrange.OneBot): see the README.
+    Onebot(OnebotConfig),
 }
 
 impl ConnectorConfig {
@@ -128,6 +131,7 @@ impl ConnectorConfig {
     pub fn id(&self) -> &str {
         match self {
             Self::Bridge(bridge) => &bridge.id,
+            Self::Onebot(onebot) => &onebot.id,
         }
     }
 
@@ -135,13 +139,15 @@ impl ConnectorConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Bridge(_) => "bridge",
+            Self::Onebot(_) => "onebot",
         }
     }
 
-    /// The secret the connector authenticates with, if it has one.
-    fn token(&self) -> Option<&Secret> {
+    /// The secret the connector authenticates with, if it has one, and its key.
+    fn token(&self) -> Option<(&'static str, &Secret)> {
         match self {
-            Self::Bridge(bridge) => Some(&bridge.token),
+            Self::Bridge(bridge) => Some(("token", &bridge.token)),
+            Self::Onebot(onebot) => Some(("access_token", &onebot.access_token)),
         }
     }
 
@@ -149,6 +155,7 @@ impl ConnectorConfig {
     fn capability_names(&self) -> &[String] {
         match self {
             Self::Bridge(bridge) => &bridge.capabilities,
+            Self::Onebot(_) => &[],
         }
     }
 }
@@ -545,6 +552,7 @@ fn validate_connectors<'a>(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut reverse_paths: Vec<(String, usize)> = Vec::new();
     let allowed = Capability::ALL
         .iter()
         .map(|c| c.name())
@@ -585,19 +593,26 @@ fn validate_connectors<'a>(
         } else {
             seen.push((id.to_owned(), index));
         }
-        if let Some(token) = connector.token() {
+        if let Some((key, token)) = connector.token() {
             let token = token.expose().trim();
+            let peer = match connector {
+                ConnectorConfig::Bridge(_) => "the bridge",
+                ConnectorConfig::Onebot(_) => "NapCat / Lagrange (its `token` / `AccessToken`)",
+            };
             if token.is_empty() {
                 problems.push(Problem::new(
-                    at(&["token"]),
-                    "must not be empty: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to the bridge",
+                    at(&[key]),
+                    format!("must not be empty: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to {peer}"),
                 ));
             } else if is_placeholder_token(token) && !loopback {
                 problems.push(Problem::new(
-                    at(&["token"]),
-                    "must be changed before listening beyond 127.0.0.1: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to the bridge",
+                    at(&[key]),
+                    format!("must be changed before listening beyond 127.0.0.1: set a long random secret (e.g. the output of `openssl rand -hex 32`) and give the same to {peer}"),
                 ));
             }
+        }
+        if let ConnectorConfig::Onebot(onebot) = connector {
+            problems.extend(onebot_problems(onebot, &mut reverse_paths, index, &at));
         }
         for (position, name) in connector.capability_names().iter().enumerate() {
             if Capability::from_name(name).is_none() {
@@ -607,6 +622,59 @@ fn validate_connectors<'a>(
                 ));
             }
         }
+    }
+    problems
+}
+
+/// Paths of qunzhu's own HTTP surface, which a reverse-WebSocket path must stay out of.
+const OWN_PATHS: [&str; 4] = ["/api/", "/healthz", "/sandbox", "/dashboard"];
+
+fn onebot_problems(
+    onebot: &OnebotConfig,
+    reverse_paths: &mut Vec<(String, usize)>,
+    index: usize,
+    at: &dyn Fn(&[&str]) -> Vec<String>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    match onebot.mode {
+        OnebotMode::ReverseWs => {
+            let path = onebot.path.as_str();
+            if !path.starts_with('/') || path.len() < 2 || path.contains(['?', '#', '{', '}', ' ']) {
+                problems.push(Problem::new(
+                    at(&["path"]),
+                    format!("`{path}` is not a URL path; write it like \"/onebot/v11/ws\" (NapCat's URL is then ws://<qunzhu>:<port>{})", "/onebot/v11/ws"),
+                ));
+            } else if OWN_PATHS.iter().any(|own| path.starts_with(own) || own.trim_end_matches('/') == path) {
+                problems.push(Problem::new(
+                    at(&["path"]),
+                    format!("`{path}` collides with qunzhu's own pages and API; use e.g. \"/onebot/v11/ws\""),
+                ));
+            } else if let Some((_, first)) = reverse_paths.iter().find(|(other, _)| other == path) {
+                problems.push(Problem::new(
+                    at(&["path"]),
+                    format!("connectors[{first}] already listens on `{path}`; give every OneBot connector its own path, e.g. \"/onebot/v11/ws/2\""),
+                ));
+            } else {
+                reverse_paths.push((path.to_owned(), index));
+            }
+        }
+        OnebotMode::ForwardWs => match onebot.url.as_deref().map(str::trim) {
+            None | Some("") => problems.push(Problem::new(
+                at(&["url"]),
+                "`forward_ws` needs the implementation's WebSocket address, e.g. url = \"ws://127.0.0.1:3001\"",
+            )),
+            Some(url) if !(url.starts_with("ws://") || url.starts_with("wss://")) => problems.push(Problem::new(
+                at(&["url"]),
+                format!("`{url}` is not a WebSocket address; it starts with ws:// or wss://, e.g. \"ws://127.0.0.1:3001\""),
+            )),
+            Some(_) => {}
+        },
+    }
+    if onebot.call_timeout_secs == 0 {
+        problems.push(Problem::new(at(&["call_timeout_secs"]), "must be at least 1 (the default is 10)"));
+    }
+    if onebot.reconnect_max_secs == 0 {
+        problems.push(Problem::new(at(&["reconnect_max_secs"]), "must be at least 1 (the default is 30)"));
     }
     problems
 }
@@ -629,7 +697,7 @@ fn sample() -> Config {
             capabilities: ["send", "reply", "delete", "mute", "kick", "approve_join"]
                 .map(String::from)
                 .to_vec(),
-        })],
+        }), ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", "change-me"))],
         ..Config::default()
     }
 }
@@ -696,11 +764,19 @@ fn key_order(text: &str) -> KeyOrder {
     fn of_value(value: &DeValue<'_>) -> KeyOrder {
         match value {
             DeValue::Table(table) => of_table(table),
-            DeValue::Array(items) => items
-                .iter()
-                .find_map(|item| item.get_ref().as_table())
-                .map(of_table)
-                .unwrap_or_default(),
+            // Every key of every element (connectors of different types have different
+            // keys), in the order first seen.
+            DeValue::Array(items) => {
+                let mut keys: Vec<(String, KeyOrder)> = Vec::new();
+                for table in items.iter().filter_map(|item| item.get_ref().as_table()) {
+                    for (key, inner) in of_table(table).0 {
+                        if !keys.iter().any(|(k, _)| *k == key) {
+                            keys.push((key, inner));
+                        }
+                    }
+                }
+                KeyOrder(keys)
+            }
             _ => KeyOrder::default(),
         }
     }
@@ -1076,11 +1152,33 @@ token = ""
 
         let public = local.replace("listen = \"127.0.0.1:8080\"", "listen = \"0.0.0.0:8080\"");
         let problems = Config::from_toml(&public).unwrap_err();
-        assert_eq!(problems.len(), 1, "{:#?}", shown(&problems));
+        assert_eq!(problems.len(), 2, "{:#?}", shown(&problems));
         assert_eq!(problems[0].dotted_path(), "connectors[0].token");
-        assert!(problems[0].message.starts_with("must be changed"));
+        assert_eq!(problems[1].dotted_path(), "connectors[1].access_token");
+        assert!(problems.iter().all(|p| p.message.starts_with("must be changed")));
+        assert!(problems[1].message.contains("NapCat"));
         let fixed = public.replace("token = \"change-me\"", "token = \"a-real-secret\"");
-        assert_eq!(Config::from_toml(&fixed).unwrap().connectors[0].kind(), "bridge");
+        let fixed = Config::from_toml(&fixed).unwrap();
+        assert_eq!(fixed.connectors[0].kind(), "bridge");
+        assert_eq!(fixed.connectors[1].kind(), "onebot");
+    }
+
+    #[test]
+    fn onebot_paths_and_urls_are_checked_and_each_mistake_named() {
+        let source = "[[connectors]]\ntype = \"onebot\"\nid = \"qq\"\naccess_token = \"s3cret-token\"\npath = \"/api/v1/ws\"\n\n\
+            [[connectors]]\ntype = \"onebot\"\nid = \"qq2\"\naccess_token = \"\"\nmode = \"forward_ws\"\nurl = \"http://x\"\ncall_timeout_secs = 0\n\n\
+            [[connectors]]\ntype = \"onebot\"\nid = \"qq3\"\naccess_token = \"s3cret-token\"\nmode = \"http\"\n";
+        let problems = problems_of(source);
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert!(problems[0].starts_with("connectors[0].path") && problems[0].contains("collides"), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[1].access_token") && p.contains("must not be empty")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[1].url") && p.contains("ws://")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[1].call_timeout_secs")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[2].mode") && p.contains("reverse_ws")), "{problems:#?}");
+        let fine = "[[connectors]]\ntype = \"onebot\"\nid = \"qq\"\naccess_token = \"s3cret-token\"\n";
+        let config = Config::from_toml(fine).unwrap();
+        let ConnectorConfig::Onebot(onebot) = &config.connectors[0] else { panic!() };
+        assert_eq!((onebot.path.as_str(), onebot.mode), ("/onebot/v11/ws", OnebotMode::ReverseWs));
     }
 
     #[test]

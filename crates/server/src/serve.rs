@@ -11,13 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use qunzhu_connectors::HealthReport;
 use qunzhu_connectors::bridge::BridgeConfig;
+use qunzhu_connectors::onebot::OnebotConnector;
 use qunzhu_connectors::outbox;
 use qunzhu_connectors::sandbox::SandboxConnector;
-use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Store, SystemClock};
-use qunzhu_engine::Engine;
+use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Event, Store, SystemClock};
+use qunzhu_engine::{Engine, EngineError};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
@@ -69,15 +71,33 @@ pub async fn run(
     let bridges: Vec<BridgeConfig> = config
         .connectors
         .iter()
-        .map(|connector| match connector {
-            ConnectorConfig::Bridge(bridge) => bridge.clone(),
+        .filter_map(|connector| match connector {
+            ConnectorConfig::Bridge(bridge) => Some(bridge.clone()),
+            _ => None,
         })
         .collect();
+    // Events of every live connection, in arrival order, into the engine.
+    let (events, incoming) = mpsc::channel::<Event>(1024);
+    let onebots: Vec<Arc<OnebotConnector>> = config
+        .connectors
+        .iter()
+        .filter_map(|connector| match connector {
+            ConnectorConfig::Onebot(onebot) => Some(OnebotConnector::new(onebot.clone(), events.clone())),
+            _ => None,
+        })
+        .collect();
+    drop(events);
 
     let mut capabilities: HashMap<ConnectorId, Capabilities> = HashMap::new();
     capabilities.insert(sandbox.id().clone(), sandbox.capabilities().clone());
     for bridge in &bridges {
         capabilities.insert(bridge.connector_id(), bridge.capabilities());
+    }
+    for onebot in &onebots {
+        capabilities.insert(onebot.id().clone(), onebot.capabilities().clone());
+        if crate::config::is_placeholder_token(onebot.config().access_token.expose()) {
+            warn!(connector = %onebot.id(), "the OneBot access_token is still the placeholder; fine for a local trial, change it before exposing qunzhu");
+        }
     }
     for bridge in &bridges {
         if crate::config::is_placeholder_token(bridge.token.expose()) {
@@ -101,9 +121,30 @@ pub async fn run(
         stopped.clone(),
     ));
     workers.spawn(reload_rulebook(engine.clone(), stopped.clone()));
+    let (ingest_done, ingest_stop) = watch::channel(false);
+    let ingest = tokio::spawn(ingest_events(engine.clone(), incoming, ingest_stop));
+    let mut app_routes = Vec::new();
+    for onebot in &onebots {
+        workers.spawn(outbox::run(
+            store.clone(),
+            onebot.clone(),
+            clock.clone(),
+            engine.outbox_changes(),
+            stopped.clone(),
+        ));
+        let client = onebot.clone();
+        workers.spawn(async move { client.run().await });
+        app_routes.extend(onebot.router());
+    }
 
-    let state = AppState::new(engine.clone(), bridges, sandbox);
-    let app = http::router(state.clone());
+    let health: Vec<(ConnectorId, Arc<dyn HealthReport>)> = onebots
+        .iter()
+        .map(|o| (o.id().clone(), o.clone() as Arc<dyn HealthReport>))
+        .collect();
+    let state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
+    let app = app_routes
+        .into_iter()
+        .fold(http::router(state.clone()), axum::Router::merge);
     match listener.local_addr() {
         Ok(address) => info!(
             %address,
@@ -113,14 +154,23 @@ pub async fn run(
         Err(error) => warn!(%error, "qunzhu is serving, but its address is unknown"),
     }
     let stopping = state.clone();
+    let closing = onebots.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             info!("shutting down: finishing requests in flight");
             stopping.begin_shutdown();
+            for onebot in &closing {
+                onebot.close();
+            }
         })
         .await;
 
+    // Connections are closed; what they delivered is queued: let it reach the engine.
+    ingest_done.send_replace(true);
+    if tokio::time::timeout(Duration::from_secs(10), ingest).await.is_err() {
+        warn!("events from connections were still being processed at shutdown");
+    }
     engine.shutdown().await;
     stop.send_replace(true);
     while let Some(joined) = workers.join_next().await {
@@ -131,6 +181,35 @@ pub async fn run(
     store.close().await;
     info!("stopped; undelivered actions stay in the outbox for the next start");
     served.context("the HTTP server failed")
+}
+
+/// Submits connection events to the engine, in order; once `done`, submits what is queued
+/// and stops. The inbox deduplicates, so a redelivered event is processed once.
+async fn ingest_events(
+    engine: Engine,
+    mut incoming: mpsc::Receiver<Event>,
+    mut done: watch::Receiver<bool>,
+) {
+    loop {
+        let event = if *done.borrow_and_update() {
+            incoming.try_recv().ok()
+        } else {
+            tokio::select! {
+                biased;
+                event = incoming.recv() => event,
+                _ = done.changed() => continue,
+            }
+        };
+        let Some(event) = event else { return };
+        let id = event.origin.event_id.clone();
+        match engine.submit(event).await {
+            Ok(_) => {}
+            Err(EngineError::ShuttingDown) => {
+                warn!(event = %id, "event arrived while shutting down; not processed");
+            }
+            Err(error) => warn!(event = %id, %error, "event could not be processed"),
+        }
+    }
 }
 
 async fn reload_rulebook(engine: Engine, mut stopped: watch::Receiver<bool>) {

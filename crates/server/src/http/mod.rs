@@ -21,8 +21,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::routing::{delete, get, post};
+use qunzhu_connectors::HealthReport;
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_core::ConnectorId;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Set to `true` when the server begins shutting down, so long polls answer at once
     /// instead of holding up the graceful stop.
     pub stopping: Arc<watch::Sender<bool>>,
+    /// Connectors with a live connection (OneBot), reported by `/healthz`.
+    pub health: Arc<Vec<(ConnectorId, Arc<dyn HealthReport>)>>,
 }
 
 impl AppState {
@@ -56,7 +59,14 @@ impl AppState {
             bridges: Arc::new(bridges),
             sandbox,
             stopping: Arc::new(watch::channel(false).0),
+            health: Arc::new(Vec::new()),
         }
+    }
+
+    /// Adds connectors whose connection state `/healthz` reports.
+    pub fn with_health(mut self, reports: Vec<(ConnectorId, Arc<dyn HealthReport>)>) -> Self {
+        self.health = Arc::new(reports);
+        self
     }
 
     /// Tells waiting long polls to answer now (called when shutdown begins).
@@ -127,9 +137,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /healthz`
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// `GET /healthz`: the process is up (200, `status: ok`) whatever its platform connections
+/// do; each live connection's state is in `connectors`.
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    let connectors: serde_json::Map<String, Value> = state
+        .health
+        .iter()
+        .map(|(id, report)| (id.to_string(), report.health()))
+        .collect();
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "connectors": connectors}))
 }
 
 async fn not_found() -> ApiError {

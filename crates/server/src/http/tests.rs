@@ -84,7 +84,7 @@ async fn healthz_reports_ok_and_the_version() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "connectors": {}})
     );
 }
 
