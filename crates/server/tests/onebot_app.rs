@@ -98,7 +98,7 @@ impl Server {
 fn mentions(call: &Value, user: i64) -> bool {
     call["params"]["message"]
         .as_array()
-        .is_some_and(|segments| segments.iter().any(|s| s["type"] == "at" && s["data"]["qq"] == user.to_string()))
+        .is_some_and(|segments| segments.iter().any(|s| s["type"] == "at" && s["data"]["qq"].as_str() == Some(&*user.to_string())))
 }
 
 fn sent_to(call: &Value, user: i64) -> bool {
