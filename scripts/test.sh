@@ -7,6 +7,8 @@
 # 3. Starts a throwaway PostgreSQL (scripts/postgres-test-server.sh installs it from Debian
 #    when missing) for the store story tests, unless QUNZHU_TEST_POSTGRES_URL is already set;
 #    stops it on exit, whatever happens. QUNZHU_SKIP_POSTGRES=1 skips it (local runs only).
+#    Makes the NoneBot2 venv (scripts/onebot-nonebot-venv.sh, cached) that checks the OneBot
+#    test peer against a real OneBot application. QUNZHU_SKIP_NONEBOT=1 skips it (local runs only).
 # 4. Runs every test of the workspace (unit, integration, property, store stories, whole-app,
 #    CLI), the doc tests, the browser tests in tests/browser (headless Chromium from Debian,
 #    playwright-core from npm; QUNZHU_SKIP_BROWSER=1 skips them locally), then clippy with
@@ -87,6 +89,18 @@ else
     fi
     export QUNZHU_TEST_POSTGRES_URL
     log "PostgreSQL for tests: $QUNZHU_TEST_POSTGRES_URL"
+fi
+
+# --- NoneBot2 for the OneBot peer check ---------------------------------------------------
+if [[ "${QUNZHU_SKIP_NONEBOT:-}" == "1" && "${CI:-}" != "true" ]]; then
+    log "QUNZHU_SKIP_NONEBOT=1: the NoneBot check of the OneBot peer will be skipped"
+else
+    if ! QUNZHU_NONEBOT_VENV="$(bash scripts/onebot-nonebot-venv.sh)"; then
+        log "could not make the NoneBot venv (see above)"
+        exit 1
+    fi
+    export QUNZHU_NONEBOT_VENV
+    log "NoneBot venv: $QUNZHU_NONEBOT_VENV"
 fi
 
 # --- tests and lints ---------------------------------------------------------------------
