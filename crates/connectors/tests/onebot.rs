@@ -126,3 +126,67 @@ async fn a_missing_or_wrong_access_token_is_refused_and_the_query_token_is_accep
     assert_eq!(handshake(&PeerOptions::new(query, None)).await, Ok(()));
     assert!(rig.connector.health().connections >= 1);
 }
+
+/// A forward-WebSocket implementation (the server side), reduced to what the test needs:
+/// it checks the token, sends one group message, answers calls, and can be restarted.
+#[allow(clippy::result_large_err)] // tungstenite's handshake callback type, not ours
+async fn forward_server(listener: tokio::net::TcpListener, message_id: i64) -> (Vec<String>, Vec<serde_json::Value>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut authorization = Vec::new();
+    let socket = tokio_tungstenite::accept_hdr_async(stream, |request: &Request, response: Response| {
+        authorization.extend(request.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned()));
+        Ok(response)
+    })
+    .await
+    .unwrap();
+    let (mut sink, mut stream) = socket.split();
+    let event = events::group_message(10_000, 123_456, 20_001, message_id, json!("你好"), "member");
+    sink.send(Message::Text(event.to_string().into())).await.unwrap();
+    let mut calls = Vec::new();
+    if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+        let call: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let answer = json!({"status": "ok", "retcode": 0, "data": {"message_id": 1}, "echo": call["echo"]});
+        sink.send(Message::Text(answer.to_string().into())).await.unwrap();
+        calls.push(call);
+    }
+    (authorization, calls)
+}
+
+#[tokio::test]
+async fn forward_ws_connects_with_the_token_and_reconnects_when_the_implementation_restarts() {
+    // Unreachable at first: the connector keeps trying and says why it is not connected.
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = probe.local_addr().unwrap();
+    drop(probe);
+    let (tx, mut events) = mpsc::channel(8);
+    let mut config = OnebotConfig::reverse_ws("qq", TOKEN);
+    config.mode = qunzhu_connectors::onebot::OnebotMode::ForwardWs;
+    config.url = Some(format!("ws://{address}"));
+    config.reconnect_max_secs = 1;
+    let connector = OnebotConnector::new(config, tx);
+    assert!(connector.router().is_none());
+    let client = connector.clone();
+    let running = tokio::spawn(async move { client.run().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let health = connector.health();
+    assert!(!health.connected);
+    assert!(health.last_error.is_some_and(|e| e.contains("could not connect")));
+
+    for (round, message_id) in [(1, 901), (2, 902)] {
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+        let server = tokio::spawn(forward_server(listener, message_id));
+        let event = next_event(&mut events).await;
+        assert_eq!(event.origin.event_id.as_str(), format!("msg:{message_id}"));
+        assert_eq!(connector.deliver(&action(ActionKind::Delete { message_id: "5".into() })).await, Ok(Delivery::Done));
+        let (authorization, calls) = server.await.unwrap();
+        assert_eq!(authorization, [format!("Bearer {TOKEN}")]);
+        assert_eq!(calls[0]["action"], "delete_msg");
+        assert_eq!(connector.health().connections, round);
+    }
+    connector.close();
+    tokio::time::timeout(Duration::from_secs(5), running).await.unwrap().unwrap();
+}
