@@ -62,7 +62,8 @@ impl ActionKind {
             Self::Delete { .. } => Capability::Delete,
             Self::Mute { .. } | Self::Unmute { .. } => Capability::Mute,
             Self::Kick { .. } => Capability::Kick,
-            Self::Ban { .. } | Self::Unban { .. } => Capability::Ban,
+            Self::Ban { .. } => Capability::Ban,
+            Self::Unban { .. } => Capability::Unban,
             Self::ApproveJoin { .. } | Self::RejectJoin { .. } => Capability::ApproveJoin,
             Self::SetAnnouncement { .. } => Capability::SetAnnouncement,
             Self::DirectMessage { .. } => Capability::DirectMessage,
@@ -102,6 +103,8 @@ pub enum Capability {
     Mute,
     Kick,
     Ban,
+    /// Lift a ban (some platforms, e.g. QQ through OneBot, have no such call).
+    Unban,
     /// Approve and reject join requests.
     ApproveJoin,
     SetAnnouncement,
@@ -110,7 +113,7 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 12] = [
         Self::Send,
         Self::Reply,
         Self::Mention,
@@ -118,6 +121,7 @@ impl Capability {
         Self::Mute,
         Self::Kick,
         Self::Ban,
+        Self::Unban,
         Self::ApproveJoin,
         Self::SetAnnouncement,
         Self::DirectMessage,
@@ -133,6 +137,7 @@ impl Capability {
             Self::Mute => "mute",
             Self::Kick => "kick",
             Self::Ban => "ban",
+            Self::Unban => "unban",
             Self::ApproveJoin => "approve_join",
             Self::SetAnnouncement => "set_announcement",
             Self::DirectMessage => "direct_message",

@@ -296,6 +296,15 @@ mod tests {
     }
 
     #[test]
+    fn a_platform_that_bans_but_cannot_lift_a_ban_gets_a_task_to_let_them_back() {
+        let event = event();
+        let caps = Capabilities::new([Capability::Send, Capability::Ban]);
+        let planned = planner(&caps, &event).plan(action(ActionKind::Unban { member: "u7".into() }));
+        let [Planned::Task(task)] = planned.as_slice() else { panic!("{planned:?}") };
+        assert!(task.step.starts_with("允许 广告哥（u7） 重新加入群「粉丝1群」"), "{}", task.step);
+    }
+
+    #[test]
     fn mutes_are_clamped_to_the_platform_maximum_and_say_so() {
         let event = event();
         let caps = Capabilities { max_mute_secs: Some(30 * 86_400), ..Capabilities::all() };

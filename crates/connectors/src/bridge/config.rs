@@ -16,8 +16,8 @@ pub struct BridgeConfig {
     /// such as `change-me` is accepted only while qunzhu listens on a loopback address.
     pub token: Secret,
     /// What the bridge can do on its platform. Everything else becomes a staff task.
-    /// Allowed: send, reply, mention, delete, mute, kick, ban, approve_join,
-    /// set_announcement, direct_message, notify_staff. `mention` is always implied: sent
+    /// Allowed: send, reply, mention, delete, mute, kick, ban (implies unban), unban,
+    /// approve_join, set_announcement, direct_message, notify_staff. `mention` is always implied: sent
     /// messages carry mention segments next to their plain text, and the bridge renders
     /// them as its platform allows.
     #[serde(default = "default_capabilities")]
@@ -40,6 +40,8 @@ impl BridgeConfig {
             self.capabilities
                 .iter()
                 .filter_map(|name| Capability::from_name(name))
+                // A bridge that bans can lift a ban; `mention` is always implied.
+                .flat_map(|c| if c == Capability::Ban { vec![c, Capability::Unban] } else { vec![c] })
                 .chain([Capability::Mention]),
         )
     }
