@@ -9,7 +9,7 @@ use qunzhu_core::store::Commit;
 use qunzhu_core::{Action, ActionId, ActionKind, ConnectorId, GroupKey, MemberId, NewAuditEntry, StaffTask, StoreError};
 
 use crate::planner::{Planned, Planner};
-use crate::rules::moderate::Step;
+use crate::rules::moderate::{groups_with_member, Step};
 use crate::{Engine, EngineError};
 
 /// What an operation decided.
@@ -51,7 +51,7 @@ impl Engine {
         if step.blacklist {
             let audit = self.audit_row(by, "blacklist.remove", Some(&violation.group), &why, now);
             store.remove_from_blacklist(&violation.group.connector, &violation.member, &audit).await?;
-            for group in self.groups_where(&violation.group.connector, &violation.member, true).await? {
+            for group in groups_with_member(self.store().as_ref(), &violation.group.connector, &violation.member, true).await? {
                 wanted.push((group, ActionKind::Unban { member: violation.member.clone() }));
             }
         }
@@ -122,7 +122,7 @@ impl Engine {
         };
         let audit = self.audit_row(by, "blacklist.add", None, &why, now);
         self.store().add_to_blacklist(&entry, &audit).await?;
-        let groups = self.groups_where(connector, member, false).await?;
+        let groups = groups_with_member(self.store().as_ref(), connector, member, false).await?;
         let wanted = groups.into_iter().map(|g| (g, ActionKind::Ban { member: member.clone() })).collect();
         self.decide(&format!("bl-{connector}-{member}-{}", now.timestamp_micros()), wanted, &why, "moderate", now).await
     }
@@ -141,25 +141,9 @@ impl Engine {
         if !self.store().remove_from_blacklist(connector, member, &audit).await? {
             return Err(StoreError::NotFound(format!("{member} is not on the blacklist of {connector}")).into());
         }
-        let groups = self.groups_where(connector, member, true).await?;
+        let groups = groups_with_member(self.store().as_ref(), connector, member, true).await?;
         let wanted = groups.into_iter().map(|g| (g, ActionKind::Unban { member: member.clone() })).collect();
         self.decide(&format!("unbl-{connector}-{member}-{}", now.timestamp_micros()), wanted, &why, "moderate", now).await
-    }
-
-    /// Groups of a connector where the member is (`include_left`: or was).
-    async fn groups_where(&self, connector: &ConnectorId, member: &MemberId, include_left: bool) -> Result<Vec<GroupKey>, StoreError> {
-        let mut groups = Vec::new();
-        for group in self.store().list_groups().await? {
-            if &group.key.connector != connector {
-                continue;
-            }
-            if let Some(record) = self.store().member(&group.key, member).await?
-                && (include_left || record.left_at.is_none())
-            {
-                groups.push(group.key);
-            }
-        }
-        Ok(groups)
     }
 
     /// Plans and commits operator-caused actions (ids `<prefix>.<n>`).

@@ -15,7 +15,10 @@ pub mod state;
 
 use chrono::Duration;
 use qunzhu_core::moderation::{BlacklistEntry, Violation, ViolationStatus};
-use qunzhu_core::{ActionKind, Capabilities, Capability, EventKind, GroupKey, Member, MemberId, Message, Segment};
+use qunzhu_core::{
+    ActionKind, Capabilities, Capability, ConnectorId, EventKind, GroupKey, Member, MemberId, Message, Segment, Store,
+    StoreError,
+};
 
 pub use assess::{Assessment, Check};
 pub use settings::{ModerationSettings, Scope, Step};
@@ -122,7 +125,8 @@ async fn penalise(cx: &RuleContext<'_>, author: &Member, message: &Message, asse
     let mut blacklist = Vec::new();
     if step.blacklist {
         proposals.push(proposal(ActionKind::Ban { member: member.clone() }, why.clone()));
-        for other in other_groups_of(cx, &member).await? {
+        let here = &cx.group.key;
+        for other in groups_with_member(cx.store, &here.connector, &member, false).await?.into_iter().filter(|g| g != here) {
             let mut ban = proposal(ActionKind::Ban { member: member.clone() }, why.clone());
             ban.explanation = match locale {
                 Locale::ZhCn => format!("{why}（黑名单同步到群 {}）", other.group),
@@ -198,15 +202,24 @@ fn violation_id(cx: &RuleContext<'_>) -> String {
     format!("v-{}-{}", cx.event.origin.connector, cx.event.origin.event_id)
 }
 
-/// Other groups of this connector where the member currently is.
-async fn other_groups_of(cx: &RuleContext<'_>, member: &MemberId) -> Result<Vec<GroupKey>, RuleError> {
+/// Groups of a connector where the member is (`include_left`: or was), per the member
+/// records the engine keeps.
+///
+/// # Errors
+/// A store failure.
+pub async fn groups_with_member(
+    store: &dyn Store,
+    connector: &ConnectorId,
+    member: &MemberId,
+    include_left: bool,
+) -> Result<Vec<GroupKey>, StoreError> {
     let mut groups = Vec::new();
-    for group in cx.store.list_groups().await? {
-        if group.key == cx.group.key || group.key.connector != cx.group.key.connector {
+    for group in store.list_groups().await? {
+        if &group.key.connector != connector {
             continue;
         }
-        if let Some(record) = cx.store.member(&group.key, member).await?
-            && record.left_at.is_none()
+        if let Some(record) = store.member(&group.key, member).await?
+            && (include_left || record.left_at.is_none())
         {
             groups.push(group.key);
         }
