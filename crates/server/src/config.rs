@@ -637,25 +637,43 @@ fn onebot_problems(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     match onebot.mode {
-        OnebotMode::ReverseWs => {
+        OnebotMode::ReverseWs | OnebotMode::Http => {
             let path = onebot.path.as_str();
+            let (example, scheme) = if onebot.mode == OnebotMode::Http {
+                ("/onebot/v11/http", "http")
+            } else {
+                ("/onebot/v11/ws", "ws")
+            };
             if !path.starts_with('/') || path.len() < 2 || path.contains(['?', '#', '{', '}', ' ']) {
                 problems.push(Problem::new(
                     at(&["path"]),
-                    format!("`{path}` is not a URL path; write it like \"/onebot/v11/ws\" (NapCat's URL is then ws://<qunzhu>:<port>{})", "/onebot/v11/ws"),
+                    format!("`{path}` is not a URL path; write it like \"{example}\" (NapCat's URL is then {scheme}://<qunzhu>:<port>{example})"),
                 ));
             } else if OWN_PATHS.iter().any(|own| path.starts_with(own) || own.trim_end_matches('/') == path) {
                 problems.push(Problem::new(
                     at(&["path"]),
-                    format!("`{path}` collides with qunzhu's own pages and API; use e.g. \"/onebot/v11/ws\""),
+                    format!("`{path}` collides with qunzhu's own pages and API; use e.g. \"{example}\""),
                 ));
             } else if let Some((_, first)) = reverse_paths.iter().find(|(other, _)| other == path) {
                 problems.push(Problem::new(
                     at(&["path"]),
-                    format!("connectors[{first}] already listens on `{path}`; give every OneBot connector its own path, e.g. \"/onebot/v11/ws/2\""),
+                    format!("connectors[{first}] already listens on `{path}`; give every OneBot connector its own path, e.g. \"{example}/2\""),
                 ));
             } else {
                 reverse_paths.push((path.to_owned(), index));
+            }
+            if onebot.mode == OnebotMode::Http {
+                match onebot.url.as_deref().map(str::trim) {
+                    None | Some("") => problems.push(Problem::new(
+                        at(&["url"]),
+                        "`http` needs the implementation's HTTP API address, e.g. url = \"http://127.0.0.1:3000\"",
+                    )),
+                    Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => problems.push(Problem::new(
+                        at(&["url"]),
+                        format!("`{url}` is not an HTTP address; it starts with http:// or https://, e.g. \"http://127.0.0.1:3000\""),
+                    )),
+                    Some(_) => {}
+                }
             }
         }
         OnebotMode::ForwardWs => match onebot.url.as_deref().map(str::trim) {
@@ -1167,14 +1185,24 @@ token = ""
     fn onebot_paths_and_urls_are_checked_and_each_mistake_named() {
         let source = "[[connectors]]\ntype = \"onebot\"\nid = \"qq\"\naccess_token = \"s3cret-token\"\npath = \"/api/v1/ws\"\n\n\
             [[connectors]]\ntype = \"onebot\"\nid = \"qq2\"\naccess_token = \"\"\nmode = \"forward_ws\"\nurl = \"http://x\"\ncall_timeout_secs = 0\n\n\
-            [[connectors]]\ntype = \"onebot\"\nid = \"qq3\"\naccess_token = \"s3cret-token\"\nmode = \"http\"\n";
+            [[connectors]]\ntype = \"onebot\"\nid = \"qq3\"\naccess_token = \"s3cret-token\"\nmode = \"http\"\npath = \"/onebot/v11/http\"\nurl = \"ws://x\"\n\n\
+            [[connectors]]\ntype = \"onebot\"\nid = \"qq4\"\naccess_token = \"s3cret-token\"\nmode = \"http\"\npath = \"/onebot/v11/http\"\n\n\
+            [[connectors]]\ntype = \"onebot\"\nid = \"qq5\"\naccess_token = \"s3cret-token\"\nmode = \"magic\"\n";
         let problems = problems_of(source);
-        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert_eq!(problems.len(), 8, "{problems:#?}");
         assert!(problems[0].starts_with("connectors[0].path") && problems[0].contains("collides"), "{problems:#?}");
         assert!(problems.iter().any(|p| p.starts_with("connectors[1].access_token") && p.contains("must not be empty")), "{problems:#?}");
         assert!(problems.iter().any(|p| p.starts_with("connectors[1].url") && p.contains("ws://")), "{problems:#?}");
         assert!(problems.iter().any(|p| p.starts_with("connectors[1].call_timeout_secs")), "{problems:#?}");
-        assert!(problems.iter().any(|p| p.starts_with("connectors[2].mode") && p.contains("reverse_ws")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[2].url") && p.contains("http://")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[3].path") && p.contains("connectors[2] already listens")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[3].url") && p.contains("HTTP API")), "{problems:#?}");
+        assert!(problems.iter().any(|p| p.starts_with("connectors[4].mode") && p.contains("http")), "{problems:#?}");
+        let http = "[[connectors]]\ntype = \"onebot\"\nid = \"qq\"\naccess_token = \"s3cret-token\"\nmode = \"http\"\n\
+            path = \"/onebot/v11/http\"\nurl = \"http://127.0.0.1:3000\"\nsecret = \"sign-me\"\n";
+        let config = Config::from_toml(http).unwrap();
+        let ConnectorConfig::Onebot(onebot) = &config.connectors[0] else { panic!() };
+        assert_eq!((onebot.mode, onebot.event_secret().map(Secret::expose)), (OnebotMode::Http, Some("sign-me")));
         let fine = "[[connectors]]\ntype = \"onebot\"\nid = \"qq\"\naccess_token = \"s3cret-token\"\n";
         let config = Config::from_toml(fine).unwrap();
         let ConnectorConfig::Onebot(onebot) = &config.connectors[0] else { panic!() };

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use qunzhu_connectors::HealthReport;
 use qunzhu_connectors::bridge::BridgeConfig;
-use qunzhu_connectors::onebot::OnebotConnector;
+use qunzhu_connectors::onebot::{OnebotConnector, OnebotMode};
 use qunzhu_connectors::outbox;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Event, Store, SystemClock};
@@ -97,6 +97,9 @@ pub async fn run(
         capabilities.insert(onebot.id().clone(), onebot.capabilities().clone());
         if crate::config::is_placeholder_token(onebot.config().access_token.expose()) {
             warn!(connector = %onebot.id(), "the OneBot access_token is still the placeholder; fine for a local trial, change it before exposing qunzhu");
+        }
+        if onebot.config().mode == OnebotMode::Http && onebot.config().event_secret().is_none() {
+            warn!(connector = %onebot.id(), "OneBot http mode without `secret`: event POSTs are checked by access_token only; set the same secret on both sides to have them signed");
         }
     }
     for bridge in &bridges {

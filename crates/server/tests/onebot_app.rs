@@ -1,6 +1,7 @@
 //! Whole-app tests of QQ through OneBot v11: `serve::run` on port 0 with a `type = "onebot"`
 //! connector in reverse-WebSocket mode, driven by the spec-faithful implementation-side peer
 //! (what NapCat or Lagrange.OneBot would do), asserting the calls the platform received.
+//! The last test runs the same app in `http` mode (HTTP API + signed HTTP POST events).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -10,7 +11,7 @@ mod onebot_peer;
 use std::path::Path;
 use std::time::Duration;
 
-use onebot_peer::{Peer, PeerOptions, events, handshake};
+use onebot_peer::{HttpPeer, HttpPeerOptions, Peer, PeerOptions, events, handshake};
 use qunzhu::config::{Config, ConnectorConfig};
 use qunzhu::serve;
 use qunzhu_connectors::onebot::OnebotConfig;
@@ -33,10 +34,14 @@ struct Server {
 impl Server {
     async fn start(data_dir: &Path) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, data_dir, OnebotConfig::reverse_ws("qq", TOKEN)).await
+    }
+
+    async fn start_on(listener: tokio::net::TcpListener, data_dir: &Path, onebot: OnebotConfig) -> Self {
         let address = listener.local_addr().unwrap();
         let config = Config {
             data_dir: data_dir.to_path_buf(),
-            connectors: vec![ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", TOKEN))],
+            connectors: vec![ConnectorConfig::Onebot(onebot)],
             ..Config::default()
         };
         let (stop, stopped) = oneshot::channel::<()>();
@@ -274,5 +279,69 @@ async fn a_missing_or_wrong_access_token_is_refused() {
     assert_eq!(handshake(&PeerOptions::new(&server.ws, None)).await, Err(401));
     assert_eq!(handshake(&PeerOptions::new(&server.ws, Some("wrong"))).await, Err(403));
     assert_eq!(server.health().await["connectors"]["qq"]["connections"], 0);
+    server.stop().await;
+}
+
+/// Polls `/healthz` until the connector's `connected` is `expected`.
+async fn wait_connected(server: &Server, expected: bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = server.health().await;
+        if health["connectors"]["qq"]["connected"] == expected {
+            return health;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "connected never became {expected}: {health}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn http_mode_welcomes_refuses_bad_signatures_retries_while_the_api_is_down_and_dedupes() {
+    const SECRET: &str = "qq-signing-secret";
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let event_url = format!("http://{}/onebot/v11/http", listener.local_addr().unwrap());
+    let mut peer = HttpPeer::start(HttpPeerOptions::new(event_url, Some(TOKEN), Some(SECRET))).await;
+    let onebot = OnebotConfig::http("qq", TOKEN, &peer.api_url(), Some(SECRET));
+    let server = Server::start_on(listener, dir.path(), onebot).await;
+    let health = server.health().await;
+    assert_eq!(health["connectors"]["qq"]["connected"], false, "{health}");
+    assert_eq!(health["connectors"]["qq"]["mode"], "http", "{health}");
+
+    // Join → welcome, through send_group_msg on the HTTP API.
+    peer.send(events::group_increase(peer.self_id(), GROUP, 20001, 30001, "invite")).await;
+    let welcome = peer.wait_for_calls(1, |c| sent_to(c, 20001)).await.remove(0);
+    assert!(welcome["params"]["message"].as_array().unwrap().iter().any(|s| s["type"] == "text"), "{welcome}");
+    let health = wait_connected(&server, true).await;
+    assert_eq!(health["connectors"]["qq"]["self_id"], "10000", "{health}");
+
+    // Badly signed or unsigned: 401, and nothing is processed (events are handled in order,
+    // so once the next good join is welcomed the refused one would have been too).
+    let refused = events::group_increase(peer.self_id(), GROUP, 20099, 0, "approve").to_string().into_bytes();
+    assert_eq!(peer.post_raw(refused.clone(), Some("not-the-secret")).await, 401);
+    assert_eq!(peer.post_raw(refused, None).await, 401);
+    peer.send(events::group_increase(peer.self_id(), GROUP, 20002, 0, "approve")).await;
+    peer.wait_for_calls(1, |c| sent_to(c, 20002)).await;
+    assert!(!peer.calls().iter().any(|c| mentions(c, 20099)), "{:#?}", peer.calls());
+
+    // The implementation's API goes down: the welcome decided meanwhile waits in the outbox
+    // and is delivered once, after it is back.
+    peer.stop_api().await;
+    peer.send(events::group_increase(peer.self_id(), GROUP, 20003, 0, "approve")).await;
+    let health = wait_connected(&server, false).await;
+    assert!(health["connectors"]["qq"]["last_error"].as_str().is_some_and(|e| e.contains("could not reach")), "{health}");
+    peer.restart_api().await;
+    peer.wait_for_calls(1, |c| sent_to(c, 20003)).await;
+    wait_connected(&server, true).await;
+
+    // A redelivered event (same message_id) is processed once.
+    let ad = events::group_message(peer.self_id(), GROUP, 20004, 7001, json!(AD), "member");
+    peer.send(ad.clone()).await;
+    peer.wait_for("delete_msg").await;
+    peer.send(ad).await;
+    peer.send(events::group_increase(peer.self_id(), GROUP, 20005, 0, "approve")).await;
+    peer.wait_for_calls(1, |c| sent_to(c, 20005)).await;
+    assert_eq!(peer.calls_of("delete_msg").len(), 1, "{:#?}", peer.calls());
+    assert_eq!(peer.calls().iter().filter(|c| sent_to(c, 20003)).count(), 1);
     server.stop().await;
 }

@@ -7,6 +7,8 @@
 //! - [`action`] — [`qunzhu_core::Action`] → OneBot calls; answers → delivery outcomes.
 //! - `transport` — reverse WebSocket (an axum route on qunzhu's listener) and forward
 //!   WebSocket (a client that reconnects with backoff); both feed one [`Link`].
+//! - `http` — HTTP API calls out (`POST {url}/{action}`) and HTTP POST events in (an axum
+//!   route checking `X-Signature`), feeding the same [`Link`].
 //!
 //! Nothing is lost across a dropped connection: a call while disconnected (or unanswered
 //! in time) is a temporary failure, so the outbox keeps the action and retries it; events
@@ -16,6 +18,7 @@
 pub mod action;
 mod config;
 pub mod event;
+mod http;
 pub mod message;
 mod transport;
 
@@ -35,18 +38,21 @@ use tracing::{debug, info, warn};
 
 pub use config::{OnebotConfig, OnebotMode};
 pub use event::Frame;
+pub use http::sign;
 
 use crate::HealthReport;
 
 /// A OneBot connection, as seen by `/healthz`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Health {
+    /// WebSocket modes: a connection is open. `http`: the last exchange succeeded (an API
+    /// call answered or an event POST accepted) and no API call has failed since.
     pub connected: bool,
     pub mode: OnebotMode,
     /// The QQ number of the bot account (`X-Self-ID`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub self_id: Option<String>,
-    /// Connections made since qunzhu started.
+    /// Connections made since qunzhu started (`http`: times it became reachable again).
     pub connections: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connected_since: Option<DateTime<Utc>>,
@@ -66,6 +72,8 @@ pub struct OnebotConnector {
     config: OnebotConfig,
     capabilities: Capabilities,
     link: Arc<Link>,
+    /// `http` mode: the API client (`None` in the WebSocket modes).
+    http: Option<reqwest::Client>,
 }
 
 impl OnebotConnector {
@@ -83,10 +91,19 @@ impl OnebotConnector {
             }),
             closing: watch::channel(false).0,
         });
+        let http = if config.mode == OnebotMode::Http {
+            reqwest::Client::builder()
+                .build()
+                .inspect_err(|error| warn!(%error, "could not set up the OneBot HTTP client"))
+                .ok()
+        } else {
+            None
+        };
         Arc::new(Self {
             capabilities: config.capabilities(),
             config,
             link,
+            http,
         })
     }
 
@@ -94,11 +111,14 @@ impl OnebotConnector {
         &self.config
     }
 
-    /// The reverse-WebSocket route at the configured path (`reverse_ws` mode only), to be
-    /// merged into qunzhu's router.
+    /// The route at the configured path, to be merged into qunzhu's router: the
+    /// reverse-WebSocket endpoint (`reverse_ws`) or the event POST endpoint (`http`).
     pub fn router(&self) -> Option<axum::Router> {
-        (self.config.mode == OnebotMode::ReverseWs)
-            .then(|| transport::reverse_router(&self.config, self.link.clone()))
+        match self.config.mode {
+            OnebotMode::ReverseWs => Some(transport::reverse_router(&self.config, self.link.clone())),
+            OnebotMode::Http => Some(http::events_router(&self.config, self.link.clone())),
+            OnebotMode::ForwardWs => None,
+        }
     }
 
     /// Runs the forward-WebSocket client until [`close`](Self::close) (`forward_ws` mode
@@ -142,7 +162,17 @@ impl Connector for OnebotConnector {
     fn deliver<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<Delivery, DeliveryError>> {
         Box::pin(async move {
             let call = action::to_call(&action.group.group, &action.kind)?;
-            let answer = self.link.call(&call, self.call_timeout()).await?;
+            let answer = if self.config.mode == OnebotMode::Http {
+                let (Some(client), Some(base)) = (&self.http, self.config.url.as_deref()) else {
+                    return Err(DeliveryError::Temporary {
+                        message: "the OneBot HTTP client is not set up (`url` missing?)".into(),
+                        retry_after_secs: None,
+                    });
+                };
+                http::call(client, &self.link, base, &self.config.access_token, &call, self.call_timeout()).await?
+            } else {
+                self.link.call(&call, self.call_timeout()).await?
+            };
             action::outcome(&answer)?;
             Ok(Delivery::Done)
         })
@@ -217,9 +247,40 @@ impl Link {
         health.last_error = Some(reason);
     }
 
+    /// `http`: an exchange with the implementation succeeded.
+    fn reached(&self, self_id: Option<String>) {
+        let mut health = self.health();
+        if !health.connected {
+            health.connected = true;
+            health.connections += 1;
+            health.connected_since = Some(Utc::now());
+            info!(connector = %self.id, "OneBot HTTP API reachable");
+        }
+        health.last_error = None;
+        if self_id.is_some() {
+            health.self_id = self_id;
+        }
+    }
+
+    /// `http`: an API call could not reach the implementation or was refused.
+    fn unreachable(&self, reason: String) {
+        let mut health = self.health();
+        if health.connected {
+            warn!(connector = %self.id, %reason, "OneBot HTTP API unreachable");
+        }
+        health.connected = false;
+        health.connected_since = None;
+        health.last_error = Some(reason);
+    }
+
     /// Handles one text frame from the implementation.
     async fn receive(&self, text: &str) {
-        match event::decode(&self.id, text) {
+        self.handle(event::decode(&self.id, text)).await;
+    }
+
+    /// Handles one decoded frame (an event POST is decoded by its route).
+    async fn handle(&self, frame: Frame) {
+        match frame {
             Frame::Event(event) => {
                 self.health().last_event_at = Some(Utc::now());
                 debug!(connector = %self.id, event = %event.origin.event_id, kind = event.kind.name(), "OneBot event");

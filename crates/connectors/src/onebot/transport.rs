@@ -29,7 +29,7 @@ enum Incoming {
 
 /// `Authorization: Bearer <token>` (or `Token <token>`, as some implementations write it),
 /// else `?access_token=`.
-fn presented_token<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
+pub(super) fn presented_token<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

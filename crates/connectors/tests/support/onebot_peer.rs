@@ -10,6 +10,11 @@
 //! - reconnects every `reconnect` when the connection drops (NapCat's default is 3 s);
 //! - keeps a log of every call it received.
 //!
+//! [`HttpPeer`] is the same implementation configured for HTTP instead (NapCat's
+//! `httpServers` + `httpClients`): it serves the HTTP API (`POST /:action`, token checked:
+//! 401 none, 403 wrong), can go down and come back on the same port, and POSTs events to the
+//! application signed with `X-Signature: sha1=<HMAC-SHA1(secret, body)>`.
+//!
 //! Shared by the connector tests, the whole-app tests (`#[path]`) and the NoneBot check.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -216,14 +221,7 @@ async fn run(
                         Some(Ok(_)) => continue,
                     };
                     let Ok(call) = serde_json::from_str::<Value>(&text) else { continue };
-                    let data = match call["action"].as_str() {
-                        Some("send_group_msg" | "send_msg" | "send_private_msg") => {
-                            next_message_id += 1;
-                            json!({"message_id": next_message_id})
-                        }
-                        Some("get_login_info") => json!({"user_id": options.self_id, "nickname": "测试机器人"}),
-                        _ => Value::Null,
-                    };
+                    let data = answer_data(call["action"].as_str().unwrap_or_default(), options.self_id, &mut next_message_id);
                     let mut answer = json!({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": ""});
                     if let Some(echo) = call.get("echo") {
                         answer["echo"] = echo.clone();
@@ -241,6 +239,214 @@ async fn run(
         drop(sink);
         drop(stream);
         tokio::time::sleep(options.reconnect).await;
+    }
+}
+
+/// NapCat's answer to a call: `data` by action (fresh `message_id`s for sends).
+fn answer_data(action: &str, self_id: i64, next_message_id: &mut i64) -> Value {
+    match action {
+        "send_group_msg" | "send_msg" | "send_private_msg" => {
+            *next_message_id += 1;
+            json!({"message_id": *next_message_id})
+        }
+        "get_login_info" => json!({"user_id": self_id, "nickname": "测试机器人"}),
+        _ => Value::Null,
+    }
+}
+
+/// How the HTTP peer is set up.
+#[derive(Clone, Debug)]
+pub struct HttpPeerOptions {
+    /// `http://host:port/path` of the application's event endpoint.
+    pub event_url: String,
+    pub access_token: Option<String>,
+    /// Signs event POSTs when set.
+    pub secret: Option<String>,
+    pub self_id: i64,
+}
+
+impl HttpPeerOptions {
+    pub fn new(event_url: impl Into<String>, access_token: Option<&str>, secret: Option<&str>) -> Self {
+        Self {
+            event_url: event_url.into(),
+            access_token: access_token.map(str::to_owned),
+            secret: secret.map(str::to_owned),
+            self_id: 10_000,
+        }
+    }
+}
+
+struct HttpState {
+    shared: Arc<Shared>,
+    token: Option<String>,
+    self_id: i64,
+    next_message_id: Mutex<i64>,
+}
+
+/// An implementation in HTTP mode. Dropping it stops its API server.
+pub struct HttpPeer {
+    options: HttpPeerOptions,
+    state: Arc<HttpState>,
+    address: std::net::SocketAddr,
+    server: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    client: reqwest::Client,
+}
+
+impl Drop for HttpPeer {
+    fn drop(&mut self) {
+        if let Some((_, task)) = self.server.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn serve_api(
+    listener: tokio::net::TcpListener,
+    state: Arc<HttpState>,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+
+    async fn api(
+        State(state): State<Arc<HttpState>>,
+        Path(action): Path<String>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::response::Response {
+        if let Some(token) = &state.token {
+            let presented = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim_start_matches("Bearer ").to_owned());
+            match presented {
+                None => return StatusCode::UNAUTHORIZED.into_response(),
+                Some(presented) if presented != *token => return StatusCode::FORBIDDEN.into_response(),
+                Some(_) => {}
+            }
+        }
+        let params: Value = if body.is_empty() { json!({}) } else {
+            match serde_json::from_slice(&body) {
+                Ok(params) => params,
+                Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+            }
+        };
+        let data = answer_data(&action, state.self_id, &mut state.next_message_id.lock().unwrap());
+        state.shared.calls.lock().unwrap().push(json!({"action": action, "params": params}));
+        state.shared.called.notify_waiters();
+        axum::Json(json!({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": ""})).into_response()
+    }
+
+    let router = axum::Router::new().route("/{action}", axum::routing::post(api)).with_state(state);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (stop, task)
+}
+
+impl HttpPeer {
+    /// Starts the API server on a free port of 127.0.0.1.
+    pub async fn start(options: HttpPeerOptions) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = Arc::new(HttpState {
+            shared: Arc::new(Shared::default()),
+            token: options.access_token.clone(),
+            self_id: options.self_id,
+            next_message_id: Mutex::new(1_000),
+        });
+        let server = Some(serve_api(listener, state.clone()).await);
+        Self { options, state, address, server, client: reqwest::Client::new() }
+    }
+
+    pub fn self_id(&self) -> i64 {
+        self.options.self_id
+    }
+
+    /// Where events are POSTed.
+    pub fn event_url(&self) -> String {
+        self.options.event_url.clone()
+    }
+
+    /// The API base address, for the application's `url`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops the API server (connections refused from then on); waits until it is down.
+    pub async fn stop_api(&mut self) {
+        if let Some((stop, task)) = self.server.take() {
+            let _ = stop.send(());
+            tokio::time::timeout(Duration::from_secs(10), task).await.expect("the API server does not stop").unwrap();
+        }
+    }
+
+    /// Starts the API server again on the same port.
+    pub async fn restart_api(&mut self) {
+        assert!(self.server.is_none(), "the API server is running");
+        let listener = tokio::net::TcpListener::bind(self.address).await.unwrap();
+        self.server = Some(serve_api(listener, self.state.clone()).await);
+    }
+
+    /// POSTs one event as the implementation would (`X-Self-ID`, signature, token); returns
+    /// the HTTP status.
+    pub async fn post(&self, event: &Value) -> u16 {
+        self.post_raw(event.to_string().into_bytes(), self.options.secret.as_deref()).await
+    }
+
+    /// POSTs `body` as it is, signed with `secret` when given.
+    pub async fn post_raw(&self, body: Vec<u8>, secret: Option<&str>) -> u16 {
+        let mut request = self
+            .client
+            .post(&self.options.event_url)
+            .header("Content-Type", "application/json")
+            .header("X-Self-ID", self.options.self_id.to_string())
+            .header("User-Agent", "OneBot/11 (qunzhu-test-peer)");
+        if let Some(secret) = secret {
+            request = request.header("X-Signature", qunzhu_connectors::onebot::sign(secret, &body));
+        }
+        if let Some(token) = &self.options.access_token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        request.body(body).send().await.unwrap().status().as_u16()
+    }
+
+    /// POSTs an event and asserts it was accepted (204).
+    pub async fn send(&self, event: Value) {
+        assert_eq!(self.post(&event).await, 204, "event refused: {event}");
+    }
+
+    pub fn calls(&self) -> Vec<Value> {
+        self.state.shared.calls.lock().unwrap().clone()
+    }
+
+    pub fn calls_of(&self, action: &str) -> Vec<Value> {
+        self.calls().into_iter().filter(|c| c["action"] == action).collect()
+    }
+
+    /// Waits until `count` calls match `predicate`, and returns them.
+    pub async fn wait_for_calls(&self, count: usize, predicate: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.state.shared.called.notified();
+            let matching: Vec<Value> = self.calls().into_iter().filter(|c| predicate(c)).collect();
+            if matching.len() >= count {
+                return matching;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("waited for {count} matching call(s); got {}: {:#?}", matching.len(), self.calls());
+            }
+        }
+    }
+
+    pub async fn wait_for(&self, action: &str) -> Value {
+        self.wait_for_calls(1, |c| c["action"] == action).await.remove(0)
     }
 }
 
