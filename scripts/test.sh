@@ -9,6 +9,9 @@
 #    stops it on exit, whatever happens. QUNZHU_SKIP_POSTGRES=1 skips it (local runs only).
 #    Makes the NoneBot2 venv (scripts/onebot-nonebot-venv.sh, cached) that checks the OneBot
 #    test peer against a real OneBot application. QUNZHU_SKIP_NONEBOT=1 skips it (local runs only).
+#    Starts a throwaway Synapse (scripts/synapse-test-server.sh, cached venv) for the Matrix
+#    whole-app tests unless QUNZHU_TEST_SYNAPSE_URL is set; stops it on exit.
+#    QUNZHU_SKIP_SYNAPSE=1 skips it (local runs only).
 # 4. Runs every test of the workspace (unit, integration, property, store stories, whole-app,
 #    CLI), the doc tests, the browser tests in tests/browser (headless Chromium from Debian,
 #    playwright-core from npm; QUNZHU_SKIP_BROWSER=1 skips them locally), then clippy with
@@ -53,8 +56,13 @@ fi
 # --- PostgreSQL for the store story tests ------------------------------------------------
 pg_stop=""
 pg_log=""
+synapse_stop=""
 cleanup() {
     local status=$?
+    if [[ -n "$synapse_stop" ]]; then
+        log "stopping the test Synapse"
+        eval "$synapse_stop" >/dev/null 2>&1 || log "could not stop Synapse with: $synapse_stop"
+    fi
     if [[ -n "$pg_stop" ]]; then
         log "stopping the test PostgreSQL"
         eval "$pg_stop" >/dev/null 2>&1 || log "could not stop PostgreSQL with: $pg_stop"
@@ -101,6 +109,26 @@ else
     fi
     export QUNZHU_NONEBOT_VENV
     log "NoneBot venv: $QUNZHU_NONEBOT_VENV"
+fi
+
+# --- Synapse for the Matrix tests -------------------------------------------------------
+if [[ -n "${QUNZHU_TEST_SYNAPSE_URL:-}" ]]; then
+    log "using the Synapse at QUNZHU_TEST_SYNAPSE_URL"
+elif [[ "${QUNZHU_SKIP_SYNAPSE:-}" == "1" && "${CI:-}" != "true" ]]; then
+    log "QUNZHU_SKIP_SYNAPSE=1: the Matrix tests will be skipped"
+else
+    if ! exports="$(bash scripts/synapse-test-server.sh)"; then
+        log "could not start Synapse for the Matrix tests (see above)"
+        exit 1
+    fi
+    eval "$exports"
+    synapse_stop="${QUNZHU_TEST_SYNAPSE_STOP:-}"
+    if [[ -z "${QUNZHU_TEST_SYNAPSE_URL:-}" ]]; then
+        log "scripts/synapse-test-server.sh did not export QUNZHU_TEST_SYNAPSE_URL"
+        exit 1
+    fi
+    export QUNZHU_TEST_SYNAPSE_URL QUNZHU_TEST_SYNAPSE_SECRET
+    log "Synapse for tests: $QUNZHU_TEST_SYNAPSE_URL"
 fi
 
 # --- tests and lints ---------------------------------------------------------------------

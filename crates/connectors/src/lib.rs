@@ -8,6 +8,8 @@
 //! - [`secret`] — secrets that never show in logs or `Debug`.
 
 pub mod bridge;
+#[cfg(feature = "matrix")]
+pub mod matrix;
 pub mod onebot;
 pub mod outbox;
 pub mod sandbox;

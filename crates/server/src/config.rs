@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use qunzhu_connectors::bridge::BridgeConfig;
+#[cfg(feature = "matrix")]
+use qunzhu_connectors::matrix::MatrixConfig;
 use qunzhu_connectors::onebot::{OnebotConfig, OnebotMode};
 use qunzhu_connectors::secret::Secret;
 use qunzhu_core::Capability;
@@ -124,6 +126,9 @@ pub enum ConnectorConfig {
     Bridge(BridgeConfig),
     /// QQ through a OneBot v11 implementation (NapCat, Lagrange.OneBot): see the README.
     Onebot(OnebotConfig),
+    /// Matrix: qunzhu's own bot account on a homeserver; see the README.
+    #[cfg(feature = "matrix")]
+    Matrix(MatrixConfig),
 }
 
 impl ConnectorConfig {
@@ -132,6 +137,8 @@ impl ConnectorConfig {
         match self {
             Self::Bridge(bridge) => &bridge.id,
             Self::Onebot(onebot) => &onebot.id,
+            #[cfg(feature = "matrix")]
+            Self::Matrix(matrix) => &matrix.id,
         }
     }
 
@@ -140,6 +147,8 @@ impl ConnectorConfig {
         match self {
             Self::Bridge(_) => "bridge",
             Self::Onebot(_) => "onebot",
+            #[cfg(feature = "matrix")]
+            Self::Matrix(_) => "matrix",
         }
     }
 
@@ -148,6 +157,9 @@ impl ConnectorConfig {
         match self {
             Self::Bridge(bridge) => Some(("token", &bridge.token)),
             Self::Onebot(onebot) => Some(("access_token", &onebot.access_token)),
+            // Matrix credentials are the bot's own login, checked in `matrix_problems`.
+            #[cfg(feature = "matrix")]
+            Self::Matrix(_) => None,
         }
     }
 
@@ -156,6 +168,8 @@ impl ConnectorConfig {
         match self {
             Self::Bridge(bridge) => &bridge.capabilities,
             Self::Onebot(_) => &[],
+            #[cfg(feature = "matrix")]
+            Self::Matrix(_) => &[],
         }
     }
 }
@@ -598,6 +612,8 @@ fn validate_connectors<'a>(
             let peer = match connector {
                 ConnectorConfig::Bridge(_) => "the bridge",
                 ConnectorConfig::Onebot(_) => "NapCat / Lagrange (its `token` / `AccessToken`)",
+                #[cfg(feature = "matrix")]
+                ConnectorConfig::Matrix(_) => "the homeserver",
             };
             if token.is_empty() {
                 problems.push(Problem::new(
@@ -613,6 +629,10 @@ fn validate_connectors<'a>(
         }
         if let ConnectorConfig::Onebot(onebot) = connector {
             problems.extend(onebot_problems(onebot, &mut reverse_paths, index, &at));
+        }
+        #[cfg(feature = "matrix")]
+        if let ConnectorConfig::Matrix(matrix) = connector {
+            problems.extend(matrix_problems(matrix, &at));
         }
         for (position, name) in connector.capability_names().iter().enumerate() {
             if Capability::from_name(name).is_none() {
@@ -697,6 +717,45 @@ fn onebot_problems(
     problems
 }
 
+#[cfg(feature = "matrix")]
+fn matrix_problems(matrix: &MatrixConfig, at: &dyn Fn(&[&str]) -> Vec<String>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let homeserver = matrix.homeserver.trim();
+    if !(homeserver.starts_with("http://") || homeserver.starts_with("https://")) || homeserver.len() < "http://x".len() {
+        problems.push(Problem::new(
+            at(&["homeserver"]),
+            format!("`{homeserver}` is not the homeserver's address; write it like \"https://matrix.example.org\" or \"http://127.0.0.1:8008\""),
+        ));
+    }
+    let user = matrix.user.trim();
+    let well_formed = user
+        .strip_prefix('@')
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(local, server)| !local.is_empty() && !server.is_empty());
+    if !well_formed {
+        problems.push(Problem::new(
+            at(&["user"]),
+            format!("`{user}` is not a full Matrix user id; write it like \"@qunzhu:example.org\""),
+        ));
+    }
+    let set = |secret: &Option<Secret>| secret.as_ref().is_some_and(|s| !s.expose().trim().is_empty());
+    match (set(&matrix.password), set(&matrix.access_token)) {
+        (false, false) => problems.push(Problem::new(
+            at(&["password"]),
+            "the bot account needs `password` or `access_token` to log in",
+        )),
+        (true, true) => problems.push(Problem::new(
+            at(&["access_token"]),
+            "set `password` or `access_token`, not both",
+        )),
+        _ => {}
+    }
+    if matrix.reconnect_max_secs == 0 {
+        problems.push(Problem::new(at(&["reconnect_max_secs"]), "must be at least 1 (the default is 30)"));
+    }
+    problems
+}
+
 // ---------------------------------------------------------------------------------------
 // The example config
 
@@ -715,7 +774,9 @@ fn sample() -> Config {
             capabilities: ["send", "reply", "delete", "mute", "kick", "approve_join"]
                 .map(String::from)
                 .to_vec(),
-        }), ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", "change-me"))],
+        }), ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", "change-me")),
+        #[cfg(feature = "matrix")]
+        ConnectorConfig::Matrix(MatrixConfig::with_password("matrix", "http://127.0.0.1:8008", "@qunzhu:localhost", "change-me"))],
         ..Config::default()
     }
 }

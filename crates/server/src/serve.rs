@@ -13,6 +13,8 @@ use std::time::Duration;
 use anyhow::Context;
 use qunzhu_connectors::HealthReport;
 use qunzhu_connectors::bridge::BridgeConfig;
+#[cfg(feature = "matrix")]
+use qunzhu_connectors::matrix::MatrixConnector;
 use qunzhu_connectors::onebot::{OnebotConnector, OnebotMode};
 use qunzhu_connectors::outbox;
 use qunzhu_connectors::sandbox::SandboxConnector;
@@ -86,6 +88,15 @@ pub async fn run(
             _ => None,
         })
         .collect();
+    #[cfg(feature = "matrix")]
+    let matrices: Vec<Arc<MatrixConnector>> = config
+        .connectors
+        .iter()
+        .filter_map(|connector| match connector {
+            ConnectorConfig::Matrix(matrix) => Some(MatrixConnector::new(matrix.clone(), events.clone())),
+            _ => None,
+        })
+        .collect();
     drop(events);
 
     let mut capabilities: HashMap<ConnectorId, Capabilities> = HashMap::new();
@@ -101,6 +112,10 @@ pub async fn run(
         if onebot.config().mode == OnebotMode::Http && onebot.config().event_secret().is_none() {
             warn!(connector = %onebot.id(), "OneBot http mode without `secret`: event POSTs are checked by access_token only; set the same secret on both sides to have them signed");
         }
+    }
+    #[cfg(feature = "matrix")]
+    for matrix in &matrices {
+        capabilities.insert(matrix.id().clone(), matrix.capabilities().clone());
     }
     for bridge in &bridges {
         if crate::config::is_placeholder_token(bridge.token.expose()) {
@@ -140,10 +155,26 @@ pub async fn run(
         app_routes.extend(onebot.router());
     }
 
-    let health: Vec<(ConnectorId, Arc<dyn HealthReport>)> = onebots
+    #[cfg(feature = "matrix")]
+    for matrix in &matrices {
+        workers.spawn(outbox::run(
+            store.clone(),
+            matrix.clone(),
+            clock.clone(),
+            engine.outbox_changes(),
+            stopped.clone(),
+        ));
+        let client = matrix.clone();
+        workers.spawn(async move { client.run().await });
+    }
+
+    #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
+    let mut health: Vec<(ConnectorId, Arc<dyn HealthReport>)> = onebots
         .iter()
         .map(|o| (o.id().clone(), o.clone() as Arc<dyn HealthReport>))
         .collect();
+    #[cfg(feature = "matrix")]
+    health.extend(matrices.iter().map(|m| (m.id().clone(), m.clone() as Arc<dyn HealthReport>)));
     let state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
     let app = app_routes
         .into_iter()
@@ -158,6 +189,8 @@ pub async fn run(
     }
     let stopping = state.clone();
     let closing = onebots.clone();
+    #[cfg(feature = "matrix")]
+    let closing_matrices = matrices.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -165,6 +198,10 @@ pub async fn run(
             stopping.begin_shutdown();
             for onebot in &closing {
                 onebot.close();
+            }
+            #[cfg(feature = "matrix")]
+            for matrix in &closing_matrices {
+                matrix.close();
             }
         })
         .await;
