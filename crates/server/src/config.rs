@@ -688,9 +688,16 @@ fn onebot_problems(
                         at(&["url"]),
                         "`http` needs the implementation's HTTP API address, e.g. url = \"http://127.0.0.1:3000\"",
                     )),
-                    Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => problems.push(Problem::new(
+                    // The OneBot clients are built without TLS: implementations run beside
+                    // qunzhu (same host or private network), and a URL that can never connect
+                    // is better refused here than retried for ever.
+                    Some(url) if url.starts_with("https://") => problems.push(Problem::new(
                         at(&["url"]),
-                        format!("`{url}` is not an HTTP address; it starts with http:// or https://, e.g. \"http://127.0.0.1:3000\""),
+                        format!("`{url}`: https is not supported for OneBot; run the implementation beside qunzhu and use http://, e.g. \"http://127.0.0.1:3000\""),
+                    )),
+                    Some(url) if !url.starts_with("http://") => problems.push(Problem::new(
+                        at(&["url"]),
+                        format!("`{url}` is not an HTTP address; it starts with http://, e.g. \"http://127.0.0.1:3000\""),
                     )),
                     Some(_) => {}
                 }
@@ -701,9 +708,13 @@ fn onebot_problems(
                 at(&["url"]),
                 "`forward_ws` needs the implementation's WebSocket address, e.g. url = \"ws://127.0.0.1:3001\"",
             )),
-            Some(url) if !(url.starts_with("ws://") || url.starts_with("wss://")) => problems.push(Problem::new(
+            Some(url) if url.starts_with("wss://") => problems.push(Problem::new(
                 at(&["url"]),
-                format!("`{url}` is not a WebSocket address; it starts with ws:// or wss://, e.g. \"ws://127.0.0.1:3001\""),
+                format!("`{url}`: wss is not supported for OneBot; run the implementation beside qunzhu and use ws://, e.g. \"ws://127.0.0.1:3001\""),
+            )),
+            Some(url) if !url.starts_with("ws://") => problems.push(Problem::new(
+                at(&["url"]),
+                format!("`{url}` is not a WebSocket address; it starts with ws://, e.g. \"ws://127.0.0.1:3001\""),
             )),
             Some(_) => {}
         },
@@ -1005,6 +1016,15 @@ mod tests {
     #[test]
     fn an_empty_file_is_the_default_config() {
         assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn onebot_urls_that_need_tls_are_refused_with_what_to_do() {
+        let source = "[[connectors]]\ntype = \"onebot\"\nid = \"qq\"\naccess_token = \"s3cret-token\"\nmode = \"forward_ws\"\nurl = \"wss://qq.example.com\"\n\n[[connectors]]\ntype = \"onebot\"\nid = \"qq2\"\naccess_token = \"s3cret-token\"\nmode = \"http\"\npath = \"/onebot/v11/http\"\nurl = \"https://qq.example.com\"\n";
+        let problems = problems_of(source);
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems[0].starts_with("connectors[0].url") && problems[0].contains("use ws://"), "{problems:#?}");
+        assert!(problems[1].starts_with("connectors[1].url") && problems[1].contains("use http://"), "{problems:#?}");
     }
 
     #[test]
