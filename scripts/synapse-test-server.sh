@@ -84,8 +84,11 @@ config["rc_admin_redaction"] = dict(fast)
 with open(path, "w") as f:
     yaml.safe_dump(config, f)
 PY
-    (cd "$DIR" && nohup "$venv/bin/python" -m synapse.app.homeserver -c "$DIR/homeserver.yaml" \
-        >"$DIR/server.log" 2>&1 & echo $! >"$DIR/pid")
+    # Every stream redirected: a server holding our stdout would keep `$(…)` of the caller
+    # waiting forever. `exec`, so the recorded pid is the server's own.
+    (cd "$DIR" && exec "$venv/bin/python" -m synapse.app.homeserver -c "$DIR/homeserver.yaml") \
+        </dev/null >"$DIR/server.log" 2>&1 &
+    echo $! >"$DIR/pid"
     for _ in $(seq 1 120); do
         if "$venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/_matrix/client/versions', timeout=1)" 2>/dev/null; then
             started=yes
