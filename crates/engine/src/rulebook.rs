@@ -23,6 +23,9 @@ use crate::rules::welcome::{self, WelcomeSettings};
 /// The template every group gets unless bound to another.
 pub const DEFAULT_TEMPLATE: &str = "default";
 
+/// The timezone groups live in unless their template says otherwise.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+
 /// The whole rulebook.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +46,9 @@ pub struct TemplateSettings {
     pub description: String,
     /// The group rules (群规), inserted into messages by `{rules}`.
     pub rules_text: String,
+    /// The groups' timezone (IANA name): local days for check-ins, the times of schedules
+    /// and lotteries.
+    pub timezone: String,
     /// Keep order: ads, spam and abuse, with an escalating penalty ladder.
     pub moderation: ModerationSettings,
     /// Welcome newcomers.
@@ -56,6 +62,11 @@ impl Default for TemplateSettings {
 }
 
 impl TemplateSettings {
+    /// The timezone, or Asia/Shanghai if it does not parse (validation reports that).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
     /// The built-in default: sensible behaviour with zero configuration.
     pub fn builtin(locale: Locale) -> Self {
         Self {
@@ -66,6 +77,7 @@ impl TemplateSettings {
                     "1. Be kind and respectful\n2. No ads, flooding or recruiting\n3. Ask your questions here; the admins answer soon",
                 )
                 .into(),
+            timezone: DEFAULT_TIMEZONE.into(),
             moderation: ModerationSettings::builtin(locale),
             welcome: WelcomeSettings::builtin(locale),
         }
@@ -211,6 +223,12 @@ impl Rulebook {
 fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem> {
     let under = |key: &'static str| -> Vec<&str> { path.iter().copied().chain([key]).collect() };
     let mut problems = moderate::settings::validate(&settings.moderation, &under("moderation"));
+    if settings.timezone.parse::<chrono_tz::Tz>().is_err() {
+        problems.push(Problem::at(
+            &under("timezone"),
+            format!("`{}` is not a timezone; write an IANA name such as \"Asia/Shanghai\" or \"Europe/Berlin\"", settings.timezone),
+        ));
+    }
     problems.extend(welcome::validate(&settings.welcome, &under("welcome")));
     problems
 }
@@ -316,6 +334,11 @@ impl std::ops::Deref for Matcher {
 }
 
 impl ResolvedSettings {
+    /// The group's timezone (validated when the rulebook was compiled).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.settings.timezone()
+    }
+
     fn new(template: &str, settings: TemplateSettings) -> Self {
         let moderation = &settings.moderation;
         let matcher = if moderation.custom_words.is_empty() && moderation.allow_words.is_empty() {
@@ -445,6 +468,19 @@ template = "missing"
         let other = compiled.settings_for(&GroupKey::new("shop", "g2"));
         assert_eq!(other.template, DEFAULT_TEMPLATE);
         assert_eq!(other.settings.rules_text, book.templates[DEFAULT_TEMPLATE].rules_text);
+    }
+
+    #[test]
+    fn an_unknown_timezone_is_reported_with_an_example() {
+        let mut book = Rulebook::builtin(Locale::ZhCn);
+        book.templates.get_mut(DEFAULT_TEMPLATE).unwrap().timezone = "Beijing".into();
+        let problems = book.validate();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].dotted_path(), "templates.default.timezone");
+        assert!(problems[0].message.contains("Asia/Shanghai"), "{}", problems[0]);
+        book.templates.get_mut(DEFAULT_TEMPLATE).unwrap().timezone = "America/New_York".into();
+        assert!(book.validate().is_empty());
+        assert_eq!(book.templates[DEFAULT_TEMPLATE].timezone(), chrono_tz::America::New_York);
     }
 
     #[test]
