@@ -9,6 +9,7 @@
 //! - [`connector`] — the trait a platform connector implements to execute actions.
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
+//! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
@@ -19,8 +20,10 @@ pub mod clock;
 pub mod connector;
 pub mod event;
 pub mod ids;
+pub mod lottery;
 pub mod memory;
 pub mod moderation;
+pub mod signup;
 pub mod store;
 pub mod task;
 

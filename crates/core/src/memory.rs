@@ -1,6 +1,8 @@
 //! An in-memory [`Store`]: the reference semantics of the store contract, used by unit tests
 //! and the in-memory benchmark. Nothing survives the process.
 
+mod giveaways;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -9,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, PlatformEventId, TaskId};
+use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{
     BlacklistEntry, Correction, MemberChange, MemberRecord, MemberUpdate, Violation, ViolationStatus,
 };
@@ -16,6 +19,7 @@ use crate::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
     RulebookVersion, Store, StoreError, StoreResult,
 };
+use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 
 #[derive(Default)]
@@ -32,6 +36,7 @@ struct State {
     violations: Vec<Violation>,
     blacklist: Vec<BlacklistEntry>,
     corrections: Vec<Correction>,
+    giveaways: giveaways::Giveaways,
 }
 
 impl State {
@@ -481,6 +486,73 @@ impl Store for MemoryStore {
 
     fn list_corrections(&self) -> BoxFuture<'_, StoreResult<Vec<Correction>>> {
         ready(Ok(self.state().corrections.clone()))
+    }
+
+    fn open_signup<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<Signup>>> {
+        ready(Ok(self.state().giveaways.open_signup(group)))
+    }
+
+    fn get_signup<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Signup>>> {
+        ready(Ok(self.state().giveaways.get_signup(id)))
+    }
+
+    fn list_signups<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<SignupStatus>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<Signup>>> {
+        ready(Ok(self.state().giveaways.list_signups(group, status, limit)))
+    }
+
+    fn signup_entries<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<SignupEntry>>> {
+        ready(Ok(self.state().giveaways.signup_entries(id)))
+    }
+
+    fn due_signups(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Signup>>> {
+        ready(Ok(self.state().giveaways.due_signups(now, limit)))
+    }
+
+    fn get_lottery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Lottery>>> {
+        ready(Ok(self.state().giveaways.get_lottery(id)))
+    }
+
+    fn list_lotteries(&self, status: Option<LotteryStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Lottery>>> {
+        ready(Ok(self.state().giveaways.list_lotteries(status, limit)))
+    }
+
+    fn open_lotteries_in<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<Lottery>>> {
+        ready(Ok(self.state().giveaways.open_lotteries_in(group)))
+    }
+
+    fn lottery_entries<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<LotteryEntry>>> {
+        ready(Ok(self.state().giveaways.lottery_entries(id)))
+    }
+
+    fn lottery_entry<'a>(
+        &'a self,
+        id: &'a str,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<Option<LotteryEntry>>> {
+        ready(Ok(self.state().giveaways.lottery_entry(id, connector, member)))
+    }
+
+    fn lottery_message_count<'a>(
+        &'a self,
+        id: &'a str,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<u32>> {
+        ready(Ok(self.state().giveaways.message_count(id, connector, member)))
+    }
+
+    fn lottery_message_counts<'a>(&'a self, id: &'a str, at_least: u32) -> BoxFuture<'a, StoreResult<Vec<MessageCount>>> {
+        ready(Ok(self.state().giveaways.message_counts(id, at_least)))
+    }
+
+    fn due_lotteries(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Lottery>>> {
+        ready(Ok(self.state().giveaways.due_lotteries(now, limit)))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -26,7 +26,9 @@ use crate::action::Action;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
+use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
+use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 
 /// A boxed future, so the traits stay object-safe (`Arc<dyn Store>`).
@@ -306,6 +308,64 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every correction, oldest first (replayed into the classifier at start).
     fn list_corrections(&self) -> BoxFuture<'_, StoreResult<Vec<Correction>>>;
+
+    // --- sign-up lists and lotteries ---
+    // Their changes are `SignupWrite`s and `LotteryWrite`s committed with the event that
+    // decided them; these are the reads.
+
+    /// The open sign-up list of a group, if any (there is at most one).
+    fn open_signup<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<Signup>>>;
+
+    fn get_signup<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Signup>>>;
+
+    /// Sign-up lists, newest first; optionally of one group, one status.
+    fn list_signups<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<SignupStatus>,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<Signup>>>;
+
+    /// A list's entries in the order the members joined, withdrawn ones included (a member
+    /// who withdrew and joined again is where they joined again).
+    fn signup_entries<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<SignupEntry>>>;
+
+    /// Open lists with a re-post or their closing due at or before `now`, soonest first.
+    fn due_signups(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Signup>>>;
+
+    fn get_lottery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Lottery>>>;
+
+    /// Lotteries, newest first; optionally only those with `status`.
+    fn list_lotteries(&self, status: Option<LotteryStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Lottery>>>;
+
+    /// The open lotteries running in a group, oldest first.
+    fn open_lotteries_in<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<Lottery>>>;
+
+    /// A lottery's entries in the order they entered.
+    fn lottery_entries<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<LotteryEntry>>>;
+
+    /// One member's entry in a lottery, if they entered.
+    fn lottery_entry<'a>(
+        &'a self,
+        id: &'a str,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<Option<LotteryEntry>>>;
+
+    /// Messages counted towards a lottery's message condition for one member (0 if none).
+    fn lottery_message_count<'a>(
+        &'a self,
+        id: &'a str,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<u32>>;
+
+    /// The members with at least `at_least` counted messages, for a draw by the condition
+    /// alone (in no particular order).
+    fn lottery_message_counts<'a>(&'a self, id: &'a str, at_least: u32) -> BoxFuture<'a, StoreResult<Vec<MessageCount>>>;
+
+    /// Open lotteries whose draw time is at or before `now`, soonest first.
+    fn due_lotteries(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Lottery>>>;
 
     /// Flushes and closes; called once on shutdown.
     fn close(&self) -> BoxFuture<'_, ()>;
