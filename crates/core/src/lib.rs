@@ -9,6 +9,8 @@
 //! - [`connector`] — the trait a platform connector implements to execute actions.
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
+//! - [`points`] — the points ledger, balances and check-ins.
+//! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
@@ -23,9 +25,11 @@ pub mod ids;
 pub mod lottery;
 pub mod memory;
 pub mod moderation;
+pub mod points;
 pub mod signup;
 pub mod store;
 pub mod task;
+pub mod writes;
 
 pub use action::{Action, ActionKind, Capabilities, Capability};
 pub use audit::{AuditEntry, NewAuditEntry};
@@ -35,3 +39,4 @@ pub use event::{Event, EventKind, Member, Message, Origin, Role, Segment};
 pub use ids::{ActionId, ConnectorId, GroupId, GroupKey, MemberId, MessageId, PlatformEventId, TaskId};
 pub use store::{BoxFuture, Store, StoreError, StoreResult};
 pub use task::{StaffTask, TaskStatus};
+pub use writes::StateWrite;

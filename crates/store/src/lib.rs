@@ -4,6 +4,9 @@
 //!   and brings the schema up to date; [`open_sqlite_file`] for a plain file path.
 //! - [`sqlite`] — [`SqliteStore`]: one WAL-mode file, the default for one machine.
 //! - [`postgres`] — [`PostgresStore`]: the shared store when qunzhu grows past one machine.
+//! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
+//!   microseconds in each): the points ledger and check-ins, and the dispatch of a commit's
+//!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
 //! - [`OpenError`] — why a store could not be opened, worded for the operator.
@@ -19,6 +22,8 @@ use qunzhu_core::Store;
 use thiserror::Error;
 
 mod common;
+mod points;
+mod writes;
 pub mod postgres;
 pub mod sqlite;
 

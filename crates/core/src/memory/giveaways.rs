@@ -8,6 +8,7 @@ use crate::ids::{ConnectorId, GroupKey, MemberId};
 use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, LotteryWrite, MessageCount};
 use crate::signup::{Signup, SignupEntry, SignupStatus, SignupWrite};
 use crate::store::{StoreError, StoreResult};
+use crate::writes::StateWrite;
 
 /// Everything about sign-up lists and lotteries, in insertion order.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +26,24 @@ fn closed(id: &str) -> StoreError {
 }
 
 impl Giveaways {
+    /// A copy with the commit's sign-up and lottery writes applied, in order (`None` when it
+    /// has none); the first refused write refuses them all.
+    pub(crate) fn applied(&self, writes: &[StateWrite]) -> StoreResult<Option<Self>> {
+        let mut next: Option<Self> = None;
+        for write in writes {
+            let target = match write {
+                StateWrite::Signup(_) | StateWrite::Lottery(_) => next.get_or_insert_with(|| self.clone()),
+                _ => continue,
+            };
+            match write {
+                StateWrite::Signup(write) => target.apply_signup(write)?,
+                StateWrite::Lottery(write) => target.apply_lottery(write)?,
+                _ => {}
+            }
+        }
+        Ok(next)
+    }
+
     fn signup_mut(&mut self, id: &str) -> StoreResult<&mut Signup> {
         self.signups.iter_mut().find(|s| s.id == id).ok_or_else(|| StoreError::NotFound(format!("sign-up list {id}")))
     }
