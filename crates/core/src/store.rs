@@ -79,6 +79,9 @@ pub struct Commit {
     /// Members to blacklist (an existing entry for the same connector and member is kept).
     pub blacklist: Vec<BlacklistEntry>,
     /// Rule state: points, check-ins… (see [`StateWrite`]); each is skipped if already there.
+    /// A few are refused with [`StoreError::Conflict`] when the state moved under them (a
+    /// lottery entry after its draw): the whole commit is then refused and the event is judged
+    /// again.
     pub writes: Vec<StateWrite>,
 }
 

@@ -7,6 +7,7 @@
 //! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
 //!   microseconds in each): the points ledger and check-ins, and the dispatch of a commit's
 //!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
+//! - `signup`, `lottery` — sign-up lists (接龙) and lotteries (抽奖), the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
 //! - [`OpenError`] — why a store could not be opened, worded for the operator.
@@ -22,7 +23,9 @@ use qunzhu_core::Store;
 use thiserror::Error;
 
 mod common;
+mod lottery;
 mod points;
+mod signup;
 mod writes;
 pub mod postgres;
 pub mod sqlite;

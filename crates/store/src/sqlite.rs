@@ -11,6 +11,9 @@ use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use qunzhu_core::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
+use qunzhu_core::signup::{Signup, SignupEntry, SignupStatus};
+
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -1177,6 +1180,60 @@ impl Store for SqliteStore {
 
     fn count_check_ins<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, from: NaiveDate, to: NaiveDate) -> BoxFuture<'a, StoreResult<u32>> {
         Box::pin(points::count_check_ins(&self.pool, group, member, from, to))
+    }
+
+    // --- sign-up lists and lotteries (SQL in signup.rs, lottery.rs) ---
+
+    fn open_signup<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<Signup>>> {
+        Box::pin(crate::signup::sqlite::open_signup(&self.pool, group))
+    }
+
+    fn get_signup<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Signup>>> {
+        Box::pin(crate::signup::sqlite::get_signup(&self.pool, id))
+    }
+
+    fn list_signups<'a>(&'a self, group: Option<&'a GroupKey>, status: Option<SignupStatus>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<Signup>>> {
+        Box::pin(crate::signup::sqlite::list_signups(&self.pool, group, status, limit))
+    }
+
+    fn signup_entries<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<SignupEntry>>> {
+        Box::pin(crate::signup::sqlite::entries(&self.pool, id))
+    }
+
+    fn due_signups(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Signup>>> {
+        Box::pin(crate::signup::sqlite::due_signups(&self.pool, now, limit))
+    }
+
+    fn get_lottery<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Lottery>>> {
+        Box::pin(crate::lottery::sqlite::get(&self.pool, id))
+    }
+
+    fn list_lotteries(&self, status: Option<LotteryStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Lottery>>> {
+        Box::pin(crate::lottery::sqlite::list(&self.pool, status, limit))
+    }
+
+    fn open_lotteries_in<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<Lottery>>> {
+        Box::pin(crate::lottery::sqlite::open_in(&self.pool, group))
+    }
+
+    fn lottery_entries<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<LotteryEntry>>> {
+        Box::pin(crate::lottery::sqlite::entries(&self.pool, id))
+    }
+
+    fn lottery_entry<'a>(&'a self, id: &'a str, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<LotteryEntry>>> {
+        Box::pin(crate::lottery::sqlite::entry(&self.pool, id, connector, member))
+    }
+
+    fn lottery_message_count<'a>(&'a self, id: &'a str, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(crate::lottery::sqlite::message_count(&self.pool, id, connector, member))
+    }
+
+    fn lottery_message_counts<'a>(&'a self, id: &'a str, at_least: u32) -> BoxFuture<'a, StoreResult<Vec<MessageCount>>> {
+        Box::pin(crate::lottery::sqlite::message_counts(&self.pool, id, at_least))
+    }
+
+    fn due_lotteries(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Lottery>>> {
+        Box::pin(crate::lottery::sqlite::due(&self.pool, now, limit))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

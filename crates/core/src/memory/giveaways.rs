@@ -146,7 +146,7 @@ impl Giveaways {
                 }
             }
             LotteryWrite::CountMessage { lottery, group, member, name } => {
-                if !self.lottery(lottery)?.is_open() {
+                if !self.lotteries.iter().any(|l| &l.id == lottery && l.is_open()) {
                     return Ok(());
                 }
                 let found = self.counts.iter_mut().find(|c| &c.lottery == lottery && c.connector == group.connector && &c.member == member);
