@@ -5,6 +5,7 @@
 //! - [`planner`] — actions against capabilities; the rest become staff tasks.
 //! - [`rulebook`] — templates and group bindings; [`versions`] saves and rolls them back.
 //! - [`problems`] — precise, located errors for operator-written TOML.
+//! - [`giveaways`] — sign-up lists and lotteries from the API, and their due ticks.
 //! - `pipeline` — one event through the rules to a committed decision.
 //! - `dispatcher` — events of one group in order, groups in parallel.
 //!
@@ -12,6 +13,7 @@
 
 pub mod analysis;
 mod dispatcher;
+pub mod giveaways;
 pub mod locale;
 pub mod operations;
 mod pipeline;

@@ -18,6 +18,8 @@ use qunzhu_text::lexicon::{builtin_words, Category, LexiconMatcher};
 use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
 use crate::rules::moderate::{self, ModerationSettings};
+use crate::rules::lottery::{self, LotterySettings};
+use crate::rules::signup::{self, SignupSettings};
 use crate::rules::welcome::{self, WelcomeSettings};
 
 /// The template every group gets unless bound to another.
@@ -53,6 +55,11 @@ pub struct TemplateSettings {
     pub moderation: ModerationSettings,
     /// Welcome newcomers.
     pub welcome: WelcomeSettings,
+    /// Sign-up lists (接龙): started by a command or the API, joined by keyword, re-posted
+    /// (throttled), closed when full or at their time.
+    pub signup: SignupSettings,
+    /// Lotteries (抽奖): entries by keyword or condition, auditable draws, winners announced.
+    pub lottery: LotterySettings,
 }
 
 impl Default for TemplateSettings {
@@ -80,6 +87,8 @@ impl TemplateSettings {
             timezone: DEFAULT_TIMEZONE.into(),
             moderation: ModerationSettings::builtin(locale),
             welcome: WelcomeSettings::builtin(locale),
+            signup: SignupSettings::builtin(locale),
+            lottery: LotterySettings::builtin(locale),
         }
     }
 }
@@ -230,6 +239,8 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
         ));
     }
     problems.extend(welcome::validate(&settings.welcome, &under("welcome")));
+    problems.extend(signup::settings::validate(&settings.signup, &under("signup")));
+    problems.extend(lottery::settings::validate(&settings.lottery, &under("lottery")));
     problems
 }
 

@@ -3,7 +3,9 @@
 //!
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
+pub mod lottery;
 pub mod moderate;
+pub mod signup;
 pub mod template_text;
 pub mod welcome;
 
@@ -111,6 +113,8 @@ impl Verdict {
 pub enum RuleError {
     #[error("rule state unavailable: {0}")]
     Store(#[from] qunzhu_core::StoreError),
+    #[error(transparent)]
+    Random(#[from] lottery::draw::SeedError),
 }
 
 /// Every rule, in evaluation order (rules that may suppress come first).
@@ -118,15 +122,21 @@ pub enum RuleError {
 pub enum Rule {
     Moderate,
     Welcome,
+    /// Sign-up lists (接龙); after moderation, so a deleted message never joins a list.
+    Signup,
+    /// Lotteries (抽奖); after moderation, so spam never enters.
+    Lottery,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Signup, Rule::Lottery];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
+            Self::Signup => "signup",
+            Self::Lottery => "lottery",
         }
     }
 
@@ -136,6 +146,8 @@ impl Rule {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Signup => signup::evaluate(cx).await,
+            Self::Lottery => lottery::evaluate(cx).await,
         }
     }
 }
