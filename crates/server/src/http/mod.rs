@@ -4,6 +4,7 @@
 //! - [`admin`] — `/api/v1/tasks`, `/api/v1/audit`, `/api/v1/groups`, `/api/v1/rulebook…`.
 //! - [`moderation`] — `/api/v1/violations…`, `/api/v1/blacklist…`, `/api/v1/corrections`,
 //!   `/api/v1/moderate/check`.
+//! - [`signups`], [`lotteries`] — `/api/v1/signups…` (接龙) and `/api/v1/lotteries…` (抽奖).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -13,8 +14,10 @@
 pub mod admin;
 pub mod bridge;
 pub mod error;
+pub mod lotteries;
 pub mod moderation;
 pub mod sandbox;
+pub mod signups;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -127,11 +130,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/corrections", post(moderation::add_correction))
         .route("/api/v1/moderate/check", post(moderation::check));
+    let giveaway_routes = Router::new()
+        .route("/api/v1/signups", get(signups::list).post(signups::start))
+        .route("/api/v1/signups/{id}", get(signups::get))
+        .route("/api/v1/signups/{id}/close", post(signups::close))
+        .route("/api/v1/signups/{id}/entries.csv", get(signups::csv))
+        .route("/api/v1/lotteries", get(lotteries::list).post(lotteries::create))
+        .route("/api/v1/lotteries/{id}", get(lotteries::get))
+        .route("/api/v1/lotteries/{id}/draw", post(lotteries::draw))
+        .route("/api/v1/lotteries/{id}/verify", get(lotteries::verify));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(bridge_routes)
         .merge(admin_routes)
         .merge(moderation_routes)
+        .merge(giveaway_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
