@@ -4,6 +4,7 @@
 //! - [`analysis`] — the shared per-event analysis.
 //! - [`planner`] — actions against capabilities; the rest become staff tasks.
 //! - [`rulebook`] — templates and group bindings; [`versions`] saves and rolls them back.
+//! - [`shop`] — the points shop and manual points (commands and the API share it).
 //! - [`problems`] — precise, located errors for operator-written TOML.
 //! - `pipeline` — one event through the rules to a committed decision.
 //! - `dispatcher` — events of one group in order, groups in parallel.
@@ -20,6 +21,7 @@ pub mod planner;
 pub mod problems;
 pub mod rulebook;
 pub mod rules;
+pub mod shop;
 pub mod versions;
 
 use std::collections::HashMap;

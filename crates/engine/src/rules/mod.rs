@@ -4,6 +4,7 @@
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
 pub mod moderate;
+pub mod points;
 pub mod template_text;
 pub mod welcome;
 
@@ -118,15 +119,17 @@ pub enum RuleError {
 pub enum Rule {
     Moderate,
     Welcome,
+    Points,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
+            Self::Points => "points",
         }
     }
 
@@ -136,6 +139,7 @@ impl Rule {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Points => points::evaluate(cx).await,
         }
     }
 }
