@@ -13,7 +13,8 @@
 pub mod admin;
 pub mod bridge;
 pub mod error;
-pub mod moderation;
+mod input;
+mod moderation;
 pub mod sandbox;
 
 use std::collections::HashMap;
