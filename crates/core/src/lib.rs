@@ -10,6 +10,7 @@
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
 //! - [`points`] — the points ledger, balances and check-ins.
+//! - [`shop`] — the points shop: items, redemptions.
 //! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
@@ -26,6 +27,7 @@ pub mod lottery;
 pub mod memory;
 pub mod moderation;
 pub mod points;
+pub mod shop;
 pub mod signup;
 pub mod store;
 pub mod task;

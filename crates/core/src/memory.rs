@@ -19,7 +19,8 @@ use crate::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
     RulebookVersion, Store, StoreError, StoreResult,
 };
-use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
 use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
@@ -41,6 +42,9 @@ struct State {
     ledger: Vec<LedgerEntry>,
     ledger_ids: HashSet<String>,
     check_ins: BTreeMap<(GroupKey, MemberId, NaiveDate), CheckIn>,
+    items: Vec<ItemChange>,
+    shop: BTreeMap<String, ShopItem>,
+    redemptions: Vec<Redemption>,
     giveaways: giveaways::Giveaways,
 }
 
@@ -92,9 +96,19 @@ impl State {
                     .entry((check_in.group.clone(), check_in.member.clone(), check_in.day))
                     .or_insert_with(|| check_in.clone());
             }
+            StateWrite::Item(change) => {
+                if !self.items.iter().any(|c| c.id == change.id) {
+                    self.items.push(change.clone());
+                }
+            }
             // Applied all or nothing before the rest of the commit (they may be refused).
             StateWrite::Signup(_) | StateWrite::Lottery(_) => {}
         }
+    }
+
+    fn inventory(&self, connector: &ConnectorId, member: &MemberId, item: &str) -> u32 {
+        let sum: i64 = self.items.iter().filter(|c| &c.connector == connector && &c.member == member && c.item == item).map(|c| c.delta).sum();
+        u32::try_from(sum.max(0)).unwrap_or(u32::MAX)
     }
 
     /// The balance is the sum of the ledger, by definition.
@@ -622,6 +636,106 @@ impl Store for MemoryStore {
         let state = self.state();
         let count = state.check_ins.values().filter(|c| &c.group == group && &c.member == member && c.day >= from && c.day <= to).count();
         ready(Ok(u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+
+    fn inventory<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId, item: &'a str) -> BoxFuture<'a, StoreResult<u32>> {
+        ready(Ok(self.state().inventory(connector, member, item)))
+    }
+
+    fn save_shop_item<'a>(&'a self, item: &'a ShopItem, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        state.shop.insert(item.id.clone(), item.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(()))
+    }
+
+    fn shop_items(&self) -> BoxFuture<'_, StoreResult<Vec<ShopItem>>> {
+        ready(Ok(self.state().shop.values().cloned().collect()))
+    }
+
+    fn shop_item<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ShopItem>>> {
+        ready(Ok(self.state().shop.get(id).cloned()))
+    }
+
+    fn redeem<'a>(
+        &'a self,
+        redemption: &'a Redemption,
+        debit: &'a LedgerEntry,
+        task: Option<&'a StaffTask>,
+        item_change: Option<&'a ItemChange>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Result<Redemption, Refusal>>> {
+        let mut state = self.state();
+        if state.redemptions.iter().any(|r| r.id == redemption.id) || state.ledger_ids.contains(&debit.id) {
+            return ready(Ok(Err(Refusal::Duplicate)));
+        }
+        let Some(item) = state.shop.get(&redemption.item) else {
+            return ready(Ok(Err(Refusal::UnknownItem)));
+        };
+        if !item.enabled {
+            return ready(Ok(Err(Refusal::Disabled)));
+        }
+        if item.stock.is_some_and(|s| s <= 0) {
+            return ready(Ok(Err(Refusal::OutOfStock)));
+        }
+        if state.balance(&debit.connector, &debit.member).balance + debit.amount < 0 {
+            return ready(Ok(Err(Refusal::InsufficientPoints)));
+        }
+        if let Some(item) = state.shop.get_mut(&redemption.item)
+            && let Some(stock) = item.stock.as_mut()
+        {
+            *stock -= 1;
+        }
+        state.apply_write(&StateWrite::Points(debit.clone()));
+        if let Some(change) = item_change {
+            state.apply_write(&StateWrite::Item(change.clone()));
+        }
+        if let Some(task) = task {
+            state.tasks.push(task.clone());
+        }
+        state.redemptions.push(redemption.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(Ok(redemption.clone())))
+    }
+
+    fn list_redemptions(&self, status: Option<RedemptionStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Redemption>>> {
+        let state = self.state();
+        let list = state.redemptions.iter().rev().filter(|r| status.is_none_or(|s| r.status == s)).take(limit as usize).cloned().collect();
+        ready(Ok(list))
+    }
+
+    fn settle_redemption<'a>(
+        &'a self,
+        id: &'a str,
+        status: RedemptionStatus,
+        refund: Option<&'a LedgerEntry>,
+        at: DateTime<Utc>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Redemption>> {
+        let mut state = self.state();
+        let Some(index) = state.redemptions.iter().position(|r| r.id == id) else {
+            return ready(Err(StoreError::NotFound(format!("redemption {id}"))));
+        };
+        if state.redemptions[index].status != RedemptionStatus::Pending {
+            return ready(Err(StoreError::Conflict(format!("redemption {id} is {}", state.redemptions[index].status.name()))));
+        }
+        if status == RedemptionStatus::Cancelled {
+            let item_id = state.redemptions[index].item.clone();
+            if let Some(item) = state.shop.get_mut(&item_id)
+                && let Some(stock) = item.stock.as_mut()
+            {
+                *stock += 1;
+            }
+            if let Some(refund) = refund {
+                state.apply_write(&StateWrite::Points(refund.clone()));
+            }
+        }
+        let redemption = &mut state.redemptions[index];
+        redemption.status = status;
+        redemption.updated_at = at;
+        let settled = redemption.clone();
+        state.push_audit(audit.clone());
+        ready(Ok(settled))
     }
 
     fn open_signup<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<Signup>>> {

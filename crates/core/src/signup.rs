@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn the_earliest_of_re_post_and_closing_is_due_and_a_closed_list_has_nothing_due() {
-        let t = |s| DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap_or_default();
+        let t = |s: i64| DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap_or_default();
         let mut signup = Signup {
             id: "sg-1".into(),
             group: GroupKey::new("qq", "1"),

@@ -28,7 +28,8 @@ use crate::event::Event;
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
 use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
-use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
 use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
@@ -365,6 +366,47 @@ pub trait Store: Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> BoxFuture<'a, StoreResult<u32>>;
+
+    /// How many of `item` a member holds (the sum of their item changes; never negative).
+    fn inventory<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId, item: &'a str) -> BoxFuture<'a, StoreResult<u32>>;
+
+    // --- points shop ---
+
+    /// Creates or replaces an item (by id), with its audit row.
+    fn save_shop_item<'a>(&'a self, item: &'a ShopItem, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every item, by id.
+    fn shop_items(&self) -> BoxFuture<'_, StoreResult<Vec<ShopItem>>>;
+
+    fn shop_item<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ShopItem>>>;
+
+    /// Redeems in one transaction: the item must exist, be enabled and in stock (stock goes
+    /// down by one), the debit must be covered (`debit.amount` is `-cost`), then the
+    /// redemption, its fulfilment task (goods) or inventory change (make-up cards) and the
+    /// audit row are written. A refusal changes nothing and says why (`Ok(Err(refusal))`).
+    fn redeem<'a>(
+        &'a self,
+        redemption: &'a Redemption,
+        debit: &'a LedgerEntry,
+        task: Option<&'a StaffTask>,
+        item_change: Option<&'a ItemChange>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Result<Redemption, Refusal>>>;
+
+    /// Redemptions, newest first, optionally with one status.
+    fn list_redemptions(&self, status: Option<RedemptionStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Redemption>>>;
+
+    /// Marks a pending redemption fulfilled or cancelled, with its audit row; cancelling
+    /// refunds with `refund` (a positive ledger entry) and puts the item back in stock.
+    /// `Conflict` when it is no longer pending; `NotFound` for an unknown id.
+    fn settle_redemption<'a>(
+        &'a self,
+        id: &'a str,
+        status: RedemptionStatus,
+        refund: Option<&'a LedgerEntry>,
+        at: DateTime<Utc>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Redemption>>;
 
     // --- sign-up lists and lotteries ---
     // Their changes are `SignupWrite`s and `LotteryWrite`s committed with the event that

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
-use crate::points::{CheckIn, LedgerEntry};
 use crate::signup::SignupWrite;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,8 @@ pub enum StateWrite {
     Points(LedgerEntry),
     /// A check-in; a second one for the same group, member and day is skipped.
     CheckIn(CheckIn),
+    /// A change of a member's inventory (make-up cards…).
+    Item(ItemChange),
     /// A change to a sign-up list (接龙); see [`SignupWrite`] for which are refused.
     Signup(SignupWrite),
     /// A change to a lottery (抽奖); see [`LotteryWrite`] for which are refused.

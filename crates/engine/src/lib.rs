@@ -4,6 +4,7 @@
 //! - [`analysis`] — the shared per-event analysis.
 //! - [`planner`] — actions against capabilities; the rest become staff tasks.
 //! - [`rulebook`] — templates and group bindings; [`versions`] saves and rolls them back.
+//! - [`shop`] — the points shop and manual points (commands and the API share it).
 //! - [`problems`] — precise, located errors for operator-written TOML.
 //! - [`giveaways`] — sign-up lists and lotteries from the API, and their due ticks.
 //! - `pipeline` — one event through the rules to a committed decision.
@@ -22,6 +23,7 @@ pub mod planner;
 pub mod problems;
 pub mod rulebook;
 pub mod rules;
+pub mod shop;
 pub mod versions;
 
 use std::collections::HashMap;

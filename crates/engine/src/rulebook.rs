@@ -18,6 +18,7 @@ use qunzhu_text::lexicon::{builtin_words, Category, LexiconMatcher};
 use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
 use crate::rules::moderate::{self, ModerationSettings};
+use crate::rules::points::{self, CheckInSettings, LevelSettings, PointsSettings};
 use crate::rules::lottery::{self, LotterySettings};
 use crate::rules::signup::{self, SignupSettings};
 use crate::rules::welcome::{self, WelcomeSettings};
@@ -55,6 +56,12 @@ pub struct TemplateSettings {
     pub moderation: ModerationSettings,
     /// Welcome newcomers.
     pub welcome: WelcomeSettings,
+    /// Daily check-in (签到/打卡) with streaks and make-up cards.
+    pub check_in: CheckInSettings,
+    /// Points for taking part, and the shop and balance commands.
+    pub points: PointsSettings,
+    /// Levels (等级) by points earned.
+    pub levels: LevelSettings,
     /// Sign-up lists (接龙): started by a command or the API, joined by keyword, re-posted
     /// (throttled), closed when full or at their time.
     pub signup: SignupSettings,
@@ -87,6 +94,9 @@ impl TemplateSettings {
             timezone: DEFAULT_TIMEZONE.into(),
             moderation: ModerationSettings::builtin(locale),
             welcome: WelcomeSettings::builtin(locale),
+            check_in: CheckInSettings::builtin(locale),
+            points: PointsSettings::builtin(locale),
+            levels: LevelSettings::builtin(locale),
             signup: SignupSettings::builtin(locale),
             lottery: LotterySettings::builtin(locale),
         }
@@ -239,6 +249,9 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
         ));
     }
     problems.extend(welcome::validate(&settings.welcome, &under("welcome")));
+    problems.extend(points::settings::validate_check_in(&settings.check_in, &under("check_in")));
+    problems.extend(points::settings::validate_points(&settings.points, &under("points")));
+    problems.extend(points::settings::validate_levels(&settings.levels, &under("levels")));
     problems.extend(signup::settings::validate(&settings.signup, &under("signup")));
     problems.extend(lottery::settings::validate(&settings.lottery, &under("lottery")));
     problems

@@ -5,7 +5,7 @@
 //! - [`sqlite`] — [`SqliteStore`]: one WAL-mode file, the default for one machine.
 //! - [`postgres`] — [`PostgresStore`]: the shared store when qunzhu grows past one machine.
 //! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
-//!   microseconds in each): the points ledger and check-ins, and the dispatch of a commit's
+//!   microseconds in each): the points ledger and check-ins, the shop and inventories, and the dispatch of a commit's
 //!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
 //! - `signup`, `lottery` — sign-up lists (接龙) and lotteries (抽奖), the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
@@ -25,6 +25,7 @@ use thiserror::Error;
 mod common;
 mod lottery;
 mod points;
+mod shop;
 mod signup;
 mod writes;
 pub mod postgres;

@@ -5,6 +5,7 @@
 
 pub mod lottery;
 pub mod moderate;
+pub mod points;
 pub mod signup;
 pub mod template_text;
 pub mod welcome;
@@ -122,6 +123,7 @@ pub enum RuleError {
 pub enum Rule {
     Moderate,
     Welcome,
+    Points,
     /// Sign-up lists (接龙); after moderation, so a deleted message never joins a list.
     Signup,
     /// Lotteries (抽奖); after moderation, so spam never enters.
@@ -129,12 +131,13 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Signup, Rule::Lottery];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Signup, Rule::Lottery];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
+            Self::Points => "points",
             Self::Signup => "signup",
             Self::Lottery => "lottery",
         }
@@ -146,6 +149,7 @@ impl Rule {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Points => points::evaluate(cx).await,
             Self::Signup => signup::evaluate(cx).await,
             Self::Lottery => lottery::evaluate(cx).await,
         }

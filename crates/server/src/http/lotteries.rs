@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::signups::{actor, body, decided, giveaway_error, group_key, invalid, limit, query};
+use super::input::{actor, body, group_key, invalid, limit, query};
+use super::signups::{decided, giveaway_error};
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -69,7 +70,7 @@ pub async fn create(State(state): State<AppState>, raw: Result<Json<Value>, Json
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(i, g)| group_key(g, &format!("groups[{i}]")))
+        .map(|(i, g)| group_key(g.trim(), &format!("groups[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
     let winners = request.winners.ok_or_else(|| invalid("winners", "`winners` is required: how many are drawn, e.g. 3"))?;
     let draw_at = request.draw_at.ok_or_else(|| invalid("draw_at", "`draw_at` is required, RFC 3339, e.g. \"2026-06-20T20:00:00+08:00\""))?;

@@ -14,10 +14,11 @@
 pub mod admin;
 pub mod bridge;
 pub mod error;
-pub mod lotteries;
-pub mod moderation;
+mod input;
+mod lotteries;
+mod moderation;
 pub mod sandbox;
-pub mod signups;
+mod signups;
 
 use std::collections::HashMap;
 use std::sync::Arc;

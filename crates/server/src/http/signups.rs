@@ -19,53 +19,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use qunzhu_core::GroupKey;
 use qunzhu_core::signup::{Signup, SignupEntry, SignupStatus, numbered};
 use qunzhu_engine::Processed;
 use qunzhu_engine::giveaways::GiveawayError;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-
-const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
-
-pub(super) fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_request", message).with_field(field)
-}
-
-pub(super) fn limit(requested: Option<u32>) -> u32 {
-    requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
-}
-
-pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
-}
-
-/// The body as `T`, a wrong type or unknown field named by its path.
-pub(super) fn body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Result<T, ApiError> {
-    let Json(value) = body.map_err(|r| ApiError::bad_request("invalid_json", r.body_text()))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
-        let message = e.into_inner().to_string();
-        if field == "." { ApiError::bad_request("invalid_request", message) } else { invalid(&field, message) }
-    })
-}
-
-/// Who acts, as the audit log records them.
-pub(super) fn actor(by: Option<&str>) -> Result<String, ApiError> {
-    match by.map(str::trim) {
-        Some(by) if !by.is_empty() => Ok(if by.contains(':') { by.to_owned() } else { format!("operator:{by}") }),
-        _ => Err(invalid("by", "`by` is required, e.g. \"operator:alice\"")),
-    }
-}
-
-pub(super) fn group_key(text: &str, field: &str) -> Result<GroupKey, ApiError> {
-    GroupKey::parse(text.trim()).ok_or_else(|| invalid(field, "a group is written `connector/group`, e.g. `qq/123456`"))
-}
+use super::input::{actor, body, group_key, invalid, limit, query};
 
 /// Engine answers in this API's words.
 pub(super) fn giveaway_error(error: GiveawayError) -> ApiError {
@@ -134,7 +96,7 @@ pub struct StartBody {
 /// and its first post.
 pub async fn start(State(state): State<AppState>, raw: Result<Json<Value>, JsonRejection>) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: StartBody = body(raw)?;
-    let group = group_key(request.group.as_deref().unwrap_or_default(), "group")?;
+    let group = group_key(request.group.as_deref().unwrap_or_default().trim(), "group")?;
     let by = actor(request.by.as_deref())?;
     let (signup, processed) = state
         .engine
