@@ -139,7 +139,7 @@ async fn on_message(cx: &RuleContext<'_>, author: &Member, message: &Message) ->
                 name: author.name.clone(),
             }));
         }
-        if !lottery.keyword.as_deref().is_some_and(|k| fold(k) == said) {
+        if lottery.keyword.as_deref().is_none_or(|k| fold(k) != said) {
             continue;
         }
         if cx.store.lottery_entry(&lottery.id, &key.connector, &author.id).await?.is_some() {
