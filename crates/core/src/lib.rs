@@ -10,6 +10,7 @@
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
 //! - [`points`] — the points ledger, balances and check-ins.
+//! - [`schedule`] — scheduled posts: definitions, targets, runs.
 //! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod memory;
 pub mod moderation;
 pub mod points;
+pub mod schedule;
 pub mod store;
 pub mod task;
 pub mod writes;
