@@ -4,6 +4,7 @@
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
 pub mod moderate;
+pub mod schedule;
 pub mod template_text;
 pub mod welcome;
 
@@ -118,15 +119,17 @@ pub enum RuleError {
 pub enum Rule {
     Moderate,
     Welcome,
+    Schedule,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Schedule];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
+            Self::Schedule => "schedule",
         }
     }
 
@@ -136,6 +139,7 @@ impl Rule {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Schedule => schedule::evaluate(cx).await,
         }
     }
 }
