@@ -272,7 +272,7 @@ impl Engine {
                 }
             }
         }
-        let recurrence = match Recurrence::compile(&def.when, tz) {
+        let recurrence = match Recurrence::compile(&def.when, tz).and_then(|r| r.check(now).map(|()| r)) {
             Ok(recurrence) => Some(recurrence),
             Err(WhenError { key, message }) => {
                 problems.push(Problem::at(&["when", key], message));

@@ -85,16 +85,17 @@ impl Recurrence {
                 Kind::Holidays { days, time }
             }
         };
-        let recurrence = Self { tz, kind };
-        if let Kind::Cron(cron) = &recurrence.kind {
-            recurrence.check_cron(cron)?;
-        }
-        Ok(recurrence)
+        Ok(Self { tz, kind })
     }
 
-    fn check_cron(&self, cron: &Cron) -> Result<(), WhenError> {
-        let start = self.tz.from_utc_datetime(&Utc::now().naive_utc());
-        let mut runs = cron.iter_after(start).take(10);
+    /// Checks a cron schedule from `now` on: it must run again, and never twice within
+    /// [`MIN_INTERVAL_SECS`] (over its next ten runs).
+    ///
+    /// # Errors
+    /// A cron expression that never runs or runs more than once a minute.
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), WhenError> {
+        let Kind::Cron(cron) = &self.kind else { return Ok(()) };
+        let mut runs = cron.iter_after(now.with_timezone(&self.tz)).take(10);
         let Some(mut previous) = runs.next() else {
             return Err(error("cron", format!("`{}` never runs", cron.pattern)));
         };
@@ -239,9 +240,10 @@ mod tests {
         let bad = Recurrence::compile(&When::Cron { cron: "0 25 * * *".into() }, shanghai).unwrap_err();
         assert_eq!(bad.key, "cron");
         assert!(bad.message.starts_with("`0 25 * * *` is not a cron expression: "), "{}", bad.message);
-        let often = Recurrence::compile(&When::Cron { cron: "*/5 * * * * *".into() }, shanghai).unwrap_err();
+        let now = utc(2026, 1, 1, 0, 0);
+        let often = Recurrence::compile(&When::Cron { cron: "*/5 * * * * *".into() }, shanghai).unwrap().check(now).unwrap_err();
         assert!(often.message.contains("more than once a minute"), "{}", often.message);
-        let never = Recurrence::compile(&When::Cron { cron: "0 0 31 2 *".into() }, shanghai).unwrap_err();
+        let never = Recurrence::compile(&When::Cron { cron: "0 0 31 2 *".into() }, shanghai).unwrap().check(now).unwrap_err();
         assert!(never.message.contains("never runs"), "{}", never.message);
         let at = Recurrence::compile(&When::Once { at: "tomorrow".into() }, shanghai).unwrap_err();
         assert_eq!(at.key, "at");
