@@ -11,6 +11,7 @@
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
 //! - [`points`] — the points ledger, balances and check-ins.
 //! - [`shop`] — the points shop: items, redemptions.
+//! - [`schedule`] — scheduled posts: definitions, targets, runs.
 //! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
@@ -26,6 +27,7 @@ pub mod memory;
 pub mod moderation;
 pub mod points;
 pub mod shop;
+pub mod schedule;
 pub mod store;
 pub mod task;
 pub mod writes;

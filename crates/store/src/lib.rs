@@ -7,6 +7,7 @@
 //! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
 //!   microseconds in each): the points ledger and check-ins, the shop and inventories, and the dispatch of a commit's
 //!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
+//! - `schedules` — scheduled posts (migration `0005_schedules`), written the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
 //! - [`OpenError`] — why a store could not be opened, worded for the operator.
@@ -24,6 +25,7 @@ use thiserror::Error;
 mod common;
 mod points;
 mod shop;
+mod schedules;
 mod writes;
 pub mod postgres;
 pub mod sqlite;

@@ -5,6 +5,7 @@
 
 pub mod moderate;
 pub mod points;
+pub mod schedule;
 pub mod template_text;
 pub mod welcome;
 
@@ -120,16 +121,18 @@ pub enum Rule {
     Moderate,
     Welcome,
     Points,
+    Schedule,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Schedule];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
             Self::Points => "points",
+            Self::Schedule => "schedule",
         }
     }
 
@@ -140,6 +143,7 @@ impl Rule {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
             Self::Points => points::evaluate(cx).await,
+            Self::Schedule => schedule::evaluate(cx).await,
         }
     }
 }

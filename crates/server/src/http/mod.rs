@@ -4,6 +4,8 @@
 //! - [`admin`] — `/api/v1/tasks`, `/api/v1/audit`, `/api/v1/groups`, `/api/v1/rulebook…`.
 //! - [`moderation`] — `/api/v1/violations…`, `/api/v1/blacklist…`, `/api/v1/corrections`,
 //!   `/api/v1/moderate/check`.
+//! - [`schedules`] — `/api/v1/schedules…` (scheduled posts, preview, pause/resume) and
+//!   `/api/v1/groups/{connector}/{group}/announcement`.
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -16,6 +18,7 @@ pub mod error;
 mod input;
 mod moderation;
 pub mod sandbox;
+pub mod schedules;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -128,11 +131,25 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/corrections", post(moderation::add_correction))
         .route("/api/v1/moderate/check", post(moderation::check));
+    let schedule_routes = Router::new()
+        .route("/api/v1/schedules", get(schedules::list).post(schedules::create))
+        .route(
+            "/api/v1/schedules/{id}",
+            get(schedules::get).put(schedules::update).delete(schedules::delete),
+        )
+        .route("/api/v1/schedules/{id}/pause", post(schedules::pause))
+        .route("/api/v1/schedules/{id}/resume", post(schedules::resume))
+        .route("/api/v1/schedules/{id}/preview", get(schedules::preview))
+        .route(
+            "/api/v1/groups/{connector}/{group}/announcement",
+            post(schedules::set_announcement),
+        );
     Router::new()
         .route("/healthz", get(healthz))
         .merge(bridge_routes)
         .merge(admin_routes)
         .merge(moderation_routes)
+        .merge(schedule_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
