@@ -16,13 +16,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
 fn config(data_dir: &Path) -> Config {
     Config {
         data_dir: data_dir.to_path_buf(),
@@ -36,79 +29,8 @@ fn config(data_dir: &Path) -> Config {
     }
 }
 
-impl Server {
-    async fn start(data_dir: &Path) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve::run(config(data_dir), listener, async move {
-            let _ = stopped.await;
-        }));
-        let server = Self { base, client: reqwest::Client::new(), stop: Some(stop), task };
-        for _ in 0..100 {
-            if server.client.get(server.url("/healthz")).send().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not come up");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// A sandbox group the engine knows by name (a member has spoken in it).
-    async fn sandbox_group(&self, name: &str) -> String {
-        let (status, group) = self.post("/api/v1/sandbox/groups", json!({"name": name})).await;
-        assert_eq!(status, StatusCode::CREATED, "{group}");
-        let id = group["id"].as_str().unwrap().to_owned();
-        let (status, _) = self
-            .post(&format!("/api/v1/sandbox/groups/{id}/events"), json!({"type": "message", "member": {"id": "u1", "name": "小王"}, "text": "大家好"}))
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        id
-    }
-
-    /// The bot's entries in a sandbox group's transcript, waiting up to `secs` for `count`.
-    async fn bot_entries(&self, group: &str, count: usize, secs: u64) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let (_, transcript) = self.get(&format!("/api/v1/sandbox/groups/{group}/transcript?wait=1")).await;
-            let bot: Vec<Value> = transcript["entries"].as_array().unwrap().iter().filter(|e| e["type"] == "bot").cloned().collect();
-            if bot.len() >= count || tokio::time::Instant::now() >= deadline {
-                return bot;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task).await.expect("shutdown hangs").unwrap().unwrap();
-    }
-}
+mod support;
+use support::Server;
 
 /// Audit row kinds, oldest first.
 async fn audit_kinds(server: &Server) -> Vec<String> {
@@ -130,7 +52,7 @@ fn text_of(entry: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_post_arrives_in_the_sandbox_at_its_time() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(config(dir.path())).await;
     let group = server.sandbox_group("粉丝福利群").await;
     let at = (Utc::now() + chrono::Duration::seconds(2)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let (status, created) = server
@@ -170,7 +92,7 @@ async fn a_scheduled_post_arrives_in_the_sandbox_at_its_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedules_are_managed_through_the_api_with_clear_errors_and_a_preview() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(config(dir.path())).await;
 
     // A bad cron expression: 400 naming the field, with croner's message.
     let bad = json!({
@@ -242,7 +164,7 @@ async fn schedules_are_managed_through_the_api_with_clear_errors_and_a_preview()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_announcement_is_set_in_the_sandbox_and_becomes_a_staff_task_where_the_platform_cannot() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(config(dir.path())).await;
     let group = server.sandbox_group("学习群").await;
     let (status, done) = server
         .post(&format!("/api/v1/groups/sandbox/{group}/announcement"), json!({"text": "{group}：本周六停课", "by": "alice"}))

@@ -17,6 +17,7 @@ pub mod bridge;
 pub mod error;
 mod input;
 mod moderation;
+mod points;
 pub mod sandbox;
 pub mod schedules;
 
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use qunzhu_connectors::HealthReport;
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::sandbox::SandboxConnector;
@@ -144,12 +145,23 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/groups/{connector}/{group}/announcement",
             post(schedules::set_announcement),
         );
+    let points_routes = Router::new()
+        .route("/api/v1/points/{connector}/leaderboard", get(points::leaderboard))
+        .route("/api/v1/points/{connector}/{member}", get(points::member_points).post(points::grant))
+        .route("/api/v1/check-ins/{connector}/{group}", get(points::check_ins))
+        .route("/api/v1/shop/items", get(points::items))
+        .route("/api/v1/shop/items/{id}", put(points::put_item))
+        .route("/api/v1/shop/redeem", post(points::redeem_for))
+        .route("/api/v1/shop/redemptions", get(points::redemptions))
+        .route("/api/v1/shop/redemptions/{id}/fulfil", post(points::fulfil))
+        .route("/api/v1/shop/redemptions/{id}/cancel", post(points::cancel));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(bridge_routes)
         .merge(admin_routes)
         .merge(moderation_routes)
         .merge(schedule_routes)
+        .merge(points_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
