@@ -5,16 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use qunzhu::config::{Config, ConnectorConfig};
-use qunzhu::serve;
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::secret::Secret;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 fn config(data_dir: &Path) -> Config {
     Config {
