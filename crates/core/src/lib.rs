@@ -11,6 +11,7 @@
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
 //! - [`points`] — the points ledger, balances and check-ins.
 //! - [`shop`] — the points shop: items, redemptions.
+//! - [`schedule`] — scheduled posts: definitions, targets, runs.
 //! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
@@ -28,6 +29,7 @@ pub mod memory;
 pub mod moderation;
 pub mod points;
 pub mod shop;
+pub mod schedule;
 pub mod signup;
 pub mod store;
 pub mod task;

@@ -21,6 +21,7 @@ use crate::store::{
 };
 use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
 use crate::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
+use crate::schedule::{change_audit, NewSchedule, Schedule, ScheduleChange, ScheduleId, ScheduleRun, ScheduleUpdate};
 use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
@@ -45,6 +46,8 @@ struct State {
     items: Vec<ItemChange>,
     shop: BTreeMap<String, ShopItem>,
     redemptions: Vec<Redemption>,
+    schedules: BTreeMap<ScheduleId, Schedule>,
+    last_schedule_id: i64,
     giveaways: giveaways::Giveaways,
 }
 
@@ -736,6 +739,80 @@ impl Store for MemoryStore {
         let settled = redemption.clone();
         state.push_audit(audit.clone());
         ready(Ok(settled))
+    }
+
+    fn create_schedule<'a>(&'a self, new: &'a NewSchedule) -> BoxFuture<'a, StoreResult<Schedule>> {
+        let mut state = self.state();
+        state.last_schedule_id += 1;
+        let schedule = Schedule {
+            id: ScheduleId(state.last_schedule_id),
+            def: new.def.clone(),
+            paused: new.paused,
+            next_run: new.next_run,
+            last_run: None,
+            created_at: new.at,
+            updated_at: new.at,
+            updated_by: new.by.clone(),
+        };
+        state.schedules.insert(schedule.id, schedule.clone());
+        state.push_audit(change_audit(&schedule, ScheduleChange::Create, &new.by, new.at, new.detail.clone()));
+        ready(Ok(schedule))
+    }
+
+    fn update_schedule<'a>(&'a self, id: ScheduleId, update: &'a ScheduleUpdate) -> BoxFuture<'a, StoreResult<Schedule>> {
+        let mut state = self.state();
+        let Some(schedule) = state.schedules.get_mut(&id) else {
+            return ready(Err(StoreError::NotFound(format!("schedule {id}"))));
+        };
+        schedule.def = update.def.clone();
+        schedule.paused = update.paused;
+        schedule.next_run = update.next_run;
+        schedule.updated_at = update.at;
+        schedule.updated_by = update.by.clone();
+        let schedule = schedule.clone();
+        state.push_audit(change_audit(&schedule, update.change, &update.by, update.at, update.detail.clone()));
+        ready(Ok(schedule))
+    }
+
+    fn delete_schedule<'a>(&'a self, id: ScheduleId, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Schedule>> {
+        let mut state = self.state();
+        let Some(schedule) = state.schedules.remove(&id) else {
+            return ready(Err(StoreError::NotFound(format!("schedule {id}"))));
+        };
+        state.push_audit(change_audit(&schedule, ScheduleChange::Delete, by, at, None));
+        ready(Ok(schedule))
+    }
+
+    fn get_schedule(&self, id: ScheduleId) -> BoxFuture<'_, StoreResult<Option<Schedule>>> {
+        ready(Ok(self.state().schedules.get(&id).cloned()))
+    }
+
+    fn list_schedules(&self) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        ready(Ok(self.state().schedules.values().cloned().collect()))
+    }
+
+    fn due_schedules(&self, until: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        let state = self.state();
+        let mut due: Vec<Schedule> =
+            state.schedules.values().filter(|s| !s.paused && s.next_run.is_some_and(|t| t <= until)).cloned().collect();
+        due.sort_by_key(|s| (s.next_run, s.id));
+        due.truncate(limit as usize);
+        ready(Ok(due))
+    }
+
+    fn record_schedule_run<'a>(&'a self, id: ScheduleId, run: &'a ScheduleRun) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let Some(schedule) = state.schedules.get_mut(&id).filter(|s| s.next_run == Some(run.expected)) else {
+            return ready(Ok(false));
+        };
+        if run.ran.is_some() {
+            schedule.last_run = run.ran;
+        }
+        schedule.next_run = run.next_run;
+        for entry in &run.audit {
+            state.push_audit(entry.clone());
+        }
+        ready(Ok(true))
     }
 
     fn open_signup<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<Signup>>> {

@@ -30,6 +30,7 @@ use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
 use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
 use crate::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
+use crate::schedule::{NewSchedule, Schedule, ScheduleId, ScheduleRun, ScheduleUpdate};
 use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
@@ -407,6 +408,36 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         audit: &'a NewAuditEntry,
     ) -> BoxFuture<'a, StoreResult<Redemption>>;
+
+    // --- schedules ---
+
+    /// Saves a new schedule (the store numbers it: 1, 2, 3…) and, in the same transaction,
+    /// its audit row ([`crate::schedule::change_audit`], kind `schedule.create`).
+    fn create_schedule<'a>(&'a self, new: &'a NewSchedule) -> BoxFuture<'a, StoreResult<Schedule>>;
+
+    /// Replaces a schedule's definition, paused flag and next run (its last run and creation
+    /// time stay), with its audit row (kind `schedule.<change>`), in one transaction.
+    /// [`StoreError::NotFound`] for an unknown id.
+    fn update_schedule<'a>(&'a self, id: ScheduleId, update: &'a ScheduleUpdate) -> BoxFuture<'a, StoreResult<Schedule>>;
+
+    /// Deletes a schedule, with its audit row (kind `schedule.delete`), in one transaction,
+    /// and returns it as it was. [`StoreError::NotFound`] for an unknown id.
+    fn delete_schedule<'a>(&'a self, id: ScheduleId, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Schedule>>;
+
+    fn get_schedule(&self, id: ScheduleId) -> BoxFuture<'_, StoreResult<Option<Schedule>>>;
+
+    /// Every schedule, by id.
+    fn list_schedules(&self) -> BoxFuture<'_, StoreResult<Vec<Schedule>>>;
+
+    /// Schedules not paused whose next run is at or before `until`, soonest first (ties:
+    /// by id).
+    fn due_schedules(&self, until: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Schedule>>>;
+
+    /// Records a handled run: `last_run` becomes `run.ran` (when set) and `next_run`
+    /// becomes `run.next_run`, with `run.audit`, in one transaction — but only while the
+    /// stored next run still equals `run.expected`. Returns whether it applied (`false`
+    /// also for an unknown or deleted schedule).
+    fn record_schedule_run<'a>(&'a self, id: ScheduleId, run: &'a ScheduleRun) -> BoxFuture<'a, StoreResult<bool>>;
 
     // --- sign-up lists and lotteries ---
     // Their changes are `SignupWrite`s and `LotteryWrite`s committed with the event that

@@ -1,5 +1,6 @@
-//! What operators do with sign-up lists and lotteries through the API, and the due work the
-//! scheduler turns into ticks.
+//! What operators do with sign-up lists and lotteries through the API, and the scheduler's
+//! sources for them ([`signup_source`]: throttled re-posts and closings; [`lottery_source`]:
+//! draws), listed in [`crate::scheduler::SOURCES`].
 //!
 //! Every change goes through the pipeline as an `OperatorCommand` event in the group it is
 //! about (a lottery's home group), so it is ordered with that group's messages and committed
@@ -7,16 +8,20 @@
 //! are deterministic (`op:<command>:<id>`), so a repeated request is a duplicate the inbox
 //! drops.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use qunzhu_core::lottery::{EntryCondition, Lottery, LotteryStatus};
 use qunzhu_core::signup::Signup;
-use qunzhu_core::{Event, EventKind, GroupKey, Origin, PlatformEventId, Store, StoreError, StoreResult};
+use qunzhu_core::{BoxFuture, Event, EventKind, GroupKey, Origin, PlatformEventId, Store, StoreError, StoreResult};
 use thiserror::Error;
 
 use crate::rules::lottery::draw::{self, Verification};
 use crate::rules::lottery::{self, CreateCommand};
 use crate::rules::signup::{self, command::MAX_LIMIT, StartCommand};
+use crate::scheduler::{self, SourceRun};
 use crate::{Engine, EngineError, Processed};
+
+/// Lists and lotteries read per scan; the rest wait for the next one.
+const BATCH: u32 = 500;
 
 /// The most winners one lottery may have.
 pub const MAX_WINNERS: u32 = 1000;
@@ -90,20 +95,43 @@ pub struct DueTick {
 }
 
 impl DueTick {
-    /// The tick event: its platform id `tick:<job>:<due unix secs>:<group>` is the same for
-    /// every scan, so the inbox takes each run once.
+    /// The tick: `run_id` `<job>:<due unix secs>`, so the platform event id
+    /// `tick:<job>:<due unix secs>:<group>` is the same for every scan and the inbox takes
+    /// each run once.
     pub fn event(&self, now: DateTime<Utc>) -> Event {
-        Event {
-            origin: Origin {
-                connector: self.group.connector.clone(),
-                group: self.group.group.clone(),
-                event_id: PlatformEventId::new(format!("tick:{}:{}:{}", self.job, self.due_at.timestamp(), self.group.group)),
-            },
-            group_name: None,
-            time: now,
-            kind: EventKind::Tick { job: self.job.clone() },
+        scheduler::tick(&self.group, &self.job, &format!("{}:{}", self.job, self.due_at.timestamp()), now)
+    }
+}
+
+/// The scheduler's source for sign-up lists (throttled re-posts and closings).
+pub fn signup_source(engine: &Engine, now: DateTime<Utc>) -> BoxFuture<'_, Result<SourceRun, EngineError>> {
+    Box::pin(async move {
+        let horizon = now + Duration::seconds(scheduler::INTERVAL_SECS);
+        submit_due(engine, due_signups(engine.store().as_ref(), horizon, BATCH).await?, now).await
+    })
+}
+
+/// The scheduler's source for lottery draws.
+pub fn lottery_source(engine: &Engine, now: DateTime<Utc>) -> BoxFuture<'_, Result<SourceRun, EngineError>> {
+    Box::pin(async move {
+        let horizon = now + Duration::seconds(scheduler::INTERVAL_SECS);
+        submit_due(engine, due_lotteries(engine.store().as_ref(), horizon, BATCH).await?, now).await
+    })
+}
+
+/// Submits the ticks due by `now`; asks to be woken for the ones due before the next scan.
+async fn submit_due(engine: &Engine, due: Vec<DueTick>, now: DateTime<Utc>) -> Result<SourceRun, EngineError> {
+    let mut run = SourceRun::default();
+    let mut ticks = Vec::new();
+    for tick in due {
+        if tick.due_at > now {
+            run.wake_at(tick.due_at);
+        } else {
+            ticks.push(tick.event(now));
         }
     }
+    run.ticks = scheduler::submit_ticks(engine, ticks).await?;
+    Ok(run)
 }
 
 /// Sign-up lists with a throttled re-post or their closing due by `now`.
@@ -179,6 +207,10 @@ impl Engine {
         let json = serde_json::to_string(&start).map_err(|e| GiveawayError::Conflict(e.to_string()))?;
         let event = self.operator_event(group, format!("op:signup.start:{id}"), by, format!("{}{json}", signup::START_COMMAND));
         let processed = self.submit(event).await?;
+        if closes_at.is_some() {
+            // Its closing is due work the scheduler should know of before its next scan.
+            self.wake_scheduler();
+        }
         match self.store().get_signup(&id).await? {
             Some(signup) => Ok((signup, processed)),
             None => Err(GiveawayError::Conflict(format!(
@@ -260,6 +292,7 @@ impl Engine {
         let json = serde_json::to_string(&CreateCommand { lottery, announce: new.announce }).map_err(|e| GiveawayError::Conflict(e.to_string()))?;
         let event = self.operator_event(&home, format!("op:lottery.create:{id}"), by, format!("{}{json}", lottery::CREATE_COMMAND));
         let processed = self.submit(event).await?;
+        self.wake_scheduler();
         match self.store().get_lottery(&id).await? {
             Some(lottery) => Ok((lottery, processed)),
             None => Err(GiveawayError::Conflict(format!("the lottery was not created: lotteries are disabled in the template of {home}"))),
@@ -298,21 +331,5 @@ impl Engine {
         let stored: Vec<String> = self.store().lottery_entries(id).await?.iter().map(|e| e.entrant()).collect();
         let verification = draw::verify(id, lottery.winners, record, &stored);
         Ok((lottery, verification))
-    }
-
-    /// Submits the ticks of every sign-up list and lottery due by `now` (the scheduler's
-    /// sources); returns how many were new to the inbox.
-    ///
-    /// # Errors
-    /// A store failure, or the first tick that failed.
-    pub async fn run_due_giveaways(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
-        const BATCH: u32 = 500;
-        let mut due = due_signups(self.store().as_ref(), now, BATCH).await?;
-        due.extend(due_lotteries(self.store().as_ref(), now, BATCH).await?);
-        let mut new = 0;
-        for tick in due {
-            new += usize::from(!self.submit(tick.event(now)).await?.duplicate);
-        }
-        Ok(new)
     }
 }

@@ -190,12 +190,12 @@ async fn the_draw_at_its_time_announces_winners_with_mentions_and_recomputes_to_
         h.say(if n % 2 == 0 { "g2" } else { "g1" }, &member(n), "抽奖").await;
     }
     h.clock.set(lottery.draw_at - Duration::seconds(11));
-    assert_eq!(h.engine.run_due_giveaways(h.clock.now()).await.unwrap(), 0, "not before its time");
+    assert_eq!(h.engine.run_due(h.clock.now()).await.ticks, 0, "not before its time");
     assert_eq!(lottery_replies(&h.say("g1", &member(7), "抽奖").await).len(), 1, "entries are open until the draw time");
     h.clock.set(lottery.draw_at - Duration::seconds(10));
     assert!(h.say("g1", &member(8), "抽奖").await.actions.is_empty(), "entries close at the draw time");
-    assert_eq!(h.engine.run_due_giveaways(h.clock.now()).await.unwrap(), 1, "one tick, in the home group");
-    assert_eq!(h.engine.run_due_giveaways(h.clock.now()).await.unwrap(), 0, "drawn once");
+    assert_eq!(h.engine.run_due(h.clock.now()).await.ticks, 1, "one tick, in the home group");
+    assert_eq!(h.engine.run_due(h.clock.now()).await.ticks, 0, "drawn once");
 
     let drawn = h.store.get_lottery(&lottery.id).await.unwrap().unwrap();
     assert_eq!(drawn.status, LotteryStatus::Drawn);

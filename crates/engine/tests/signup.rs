@@ -72,7 +72,7 @@ impl Harness {
     }
 
     async fn ticks(&self) -> usize {
-        self.engine.run_due_giveaways(self.clock.now()).await.unwrap()
+        self.engine.run_due(self.clock.now()).await.ticks
     }
 
     async fn open_id(&self) -> String {

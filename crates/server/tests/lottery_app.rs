@@ -8,133 +8,91 @@ use std::path::Path;
 use std::time::Duration;
 
 use qunzhu::config::Config;
-use qunzhu::serve;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+mod support;
+use support::Server;
+
+async fn start(dir: &Path) -> Server {
+    Server::start(Config { data_dir: dir.to_path_buf(), ..Config::default() }).await
 }
 
-impl Server {
-    async fn start(data_dir: &Path) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let config = Config { data_dir: data_dir.to_path_buf(), ..Config::default() };
-        let task = tokio::spawn(serve::run(config, listener, async move {
-            let _ = stopped.await;
-        }));
-        let server = Self { base, client: reqwest::Client::new(), stop: Some(stop), task };
-        for _ in 0..100 {
-            if server.client.get(server.url("/healthz")).send().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+async fn get(server: &Server, path: &str) -> Value {
+    let (status, body) = server.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+async fn group(server: &Server, name: &str) -> String {
+    let (status, group) = server.post("/api/v1/sandbox/groups", json!({ "name": name })).await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    group["id"].as_str().unwrap().to_owned()
+}
+
+/// A member posts in a sandbox group; what the engine decided.
+async fn say(server: &Server, group: &str, member: &str, role: &str, text: &str) -> Value {
+    let body = json!({"type": "message", "member": {"id": member, "name": format!("成员{member}"), "role": role}, "text": text});
+    let (status, decided) = server.post(&format!("/api/v1/sandbox/groups/{group}/events"), body).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    decided
+}
+
+/// Waits (up to `secs`) until the bot's messages in a group satisfy `done`; returns them (as
+/// text and segments), oldest first.
+async fn bot_messages(server: &Server, group: &str, secs: u64, done: impl Fn(&[(String, Value)]) -> bool) -> Vec<(String, Value)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let transcript = get(server, &format!("/api/v1/sandbox/groups/{group}/transcript")).await;
+        let messages: Vec<(String, Value)> = transcript["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "bot")
+            .filter_map(|e| {
+                let segments = e["action"]["kind"]["segments"].clone();
+                let text: String = segments
+                    .as_array()?
+                    .iter()
+                    .map(|s| s["text"].as_str().map_or_else(|| format!("@{}", s["name"].as_str().unwrap_or("")), String::from))
+                    .collect();
+                Some((text, segments))
+            })
+            .collect();
+        if done(&messages) {
+            return messages;
         }
-        panic!("the server did not come up");
+        assert!(tokio::time::Instant::now() < deadline, "the group never saw what was expected: {messages:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, body) = self.request(reqwest::Method::GET, path, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        body
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.request(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn group(&self, name: &str) -> String {
-        let (status, group) = self.post("/api/v1/sandbox/groups", json!({ "name": name })).await;
-        assert_eq!(status, StatusCode::CREATED, "{group}");
-        group["id"].as_str().unwrap().to_owned()
-    }
-
-    /// A member posts in a sandbox group; what the engine decided.
-    async fn say(&self, group: &str, member: &str, role: &str, text: &str) -> Value {
-        let body = json!({"type": "message", "member": {"id": member, "name": format!("成员{member}"), "role": role}, "text": text});
-        let (status, decided) = self.post(&format!("/api/v1/sandbox/groups/{group}/events"), body).await;
-        assert_eq!(status, StatusCode::OK, "{decided}");
-        decided
-    }
-
-    /// Waits until the bot's messages in a group satisfy `done`; returns them (as text and
-    /// segments), oldest first.
-    async fn bot_messages(&self, group: &str, done: impl Fn(&[(String, Value)]) -> bool) -> Vec<(String, Value)> {
-        for _ in 0..100 {
-            let transcript = self.get(&format!("/api/v1/sandbox/groups/{group}/transcript")).await;
-            let messages: Vec<(String, Value)> = transcript["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["type"] == "bot")
-                .filter_map(|e| {
-                    let segments = e["action"]["kind"]["segments"].clone();
-                    let text: String = segments.as_array()?.iter().map(|s| s["text"].as_str().map_or_else(|| format!("@{}", s["name"].as_str().unwrap_or("")), String::from)).collect();
-                    Some((text, segments))
-                })
-                .collect();
-            if done(&messages) {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the group never saw what was expected");
-    }
-
-    async fn set_signup_throttle(&self, secs: u64) {
-        let mut rulebook = self.get("/api/v1/rulebook").await["rulebook"].clone();
-        rulebook["templates"]["default"]["signup"]["repost_throttle_secs"] = json!(secs);
-        let (status, body) = self.request(reqwest::Method::PUT, "/api/v1/rulebook?author=alice&note=throttle", Some(rulebook)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task).await.expect("shutdown hangs").unwrap().unwrap();
-    }
+async fn set_signup_throttle(server: &Server, secs: u64) {
+    let mut rulebook = get(server, "/api/v1/rulebook").await["rulebook"].clone();
+    rulebook["templates"]["default"]["signup"]["repost_throttle_secs"] = json!(secs);
+    let (status, body) = server.send(reqwest::Method::PUT, "/api/v1/rulebook?author=alice&note=throttle", Some(rulebook)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn a_sign_up_list_is_started_by_command_filled_by_keyword_closed_through_the_api_and_exported() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    server.set_signup_throttle(0).await;
-    let group = server.group("羽毛球群").await;
+    let server = start(dir.path()).await;
+    set_signup_throttle(&server, 0).await;
+    let group = group(&server, "羽毛球群").await;
 
-    let refused = server.say(&group, "u1", "member", "#接龙 周六羽毛球 限3人").await;
+    let refused = say(&server, &group, "u1", "member", "#接龙 周六羽毛球 限3人").await;
     assert_eq!(refused["actions"][0]["kind"]["type"], "reply", "members may not start one: {refused}");
-    server.say(&group, "boss", "admin", "#接龙 周六羽毛球 限3人").await;
-    server.say(&group, "u1", "member", "接龙").await;
-    server.say(&group, "u2", "member", "接龙 带2人").await;
-    let seen = server.bot_messages(&group, |m| m.iter().any(|(t, _)| t.contains("2. 成员u2（带2人）"))).await;
+    say(&server, &group, "boss", "admin", "#接龙 周六羽毛球 限3人").await;
+    say(&server, &group, "u1", "member", "接龙").await;
+    say(&server, &group, "u2", "member", "接龙 带2人").await;
+    let seen = bot_messages(&server, &group, 10, |m| m.iter().any(|(t, _)| t.contains("2. 成员u2（带2人）"))).await;
     assert!(seen.iter().any(|(t, _)| t.starts_with("📋 接龙：周六羽毛球")), "{seen:?}");
 
-    let listed = server.get(&format!("/api/v1/signups?group=sandbox/{group}&status=open")).await;
+    let listed = get(&server, &format!("/api/v1/signups?group=sandbox/{group}&status=open")).await;
     let id = listed["signups"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(listed["signups"][0]["started_by"], "member:boss");
-    let one = server.get(&format!("/api/v1/signups/{id}")).await;
+    let one = get(&server, &format!("/api/v1/signups/{id}")).await;
     assert_eq!(one["count"], 2);
     assert_eq!(one["entries"][1]["position"], 2);
     assert_eq!(one["entries"][1]["note"], "带2人");
@@ -149,7 +107,7 @@ async fn a_sign_up_list_is_started_by_command_filled_by_keyword_closed_through_t
     assert_eq!(status, StatusCode::OK, "{closed}");
     assert_eq!(closed["signup"]["status"], "closed");
     assert_eq!(closed["signup"]["closed_by"], "operator:alice");
-    server.bot_messages(&group, |m| m.iter().any(|(t, _)| t.starts_with("✅ 接龙结束：周六羽毛球（提前结束）\n1. 成员u1\n2. 成员u2（带2人）\n共 2 人"))).await;
+    bot_messages(&server, &group, 10, |m| m.iter().any(|(t, _)| t.starts_with("✅ 接龙结束：周六羽毛球（提前结束）\n1. 成员u1\n2. 成员u2（带2人）\n共 2 人"))).await;
     let (status, again) = server.post(&format!("/api/v1/signups/{id}/close"), json!({"by": "alice"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
 
@@ -167,8 +125,8 @@ async fn a_sign_up_list_is_started_by_command_filled_by_keyword_closed_through_t
         .await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
     assert_eq!(started["signup"]["closes_at"], "2099-01-01T12:00:00Z");
-    server.bot_messages(&group, |m| m.iter().any(|(t, _)| t.contains("📋 接龙：聚餐") && t.contains("已报 0/10 人 · 截止 1月1日 20:00"))).await;
-    let (status, missing) = server.request(reqwest::Method::GET, "/api/v1/signups/sg-none", None).await;
+    bot_messages(&server, &group, 10, |m| m.iter().any(|(t, _)| t.contains("📋 接龙：聚餐") && t.contains("已报 0/10 人 · 截止 1月1日 20:00"))).await;
+    let (status, missing) = server.send(reqwest::Method::GET, "/api/v1/signups/sg-none", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     server.stop().await;
 }
@@ -176,9 +134,9 @@ async fn a_sign_up_list_is_started_by_command_filled_by_keyword_closed_through_t
 #[tokio::test]
 async fn a_lottery_is_entered_once_drawn_announced_with_mentions_and_verified() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let one = server.group("粉丝1群").await;
-    let two = server.group("粉丝2群").await;
+    let server = start(dir.path()).await;
+    let one = group(&server, "粉丝1群").await;
+    let two = group(&server, "粉丝2群").await;
 
     let (status, created) = server
         .post(
@@ -191,21 +149,21 @@ async fn a_lottery_is_entered_once_drawn_announced_with_mentions_and_verified() 
     let id = created["lottery"]["id"].as_str().unwrap().to_owned();
     assert_eq!(created["decided"]["actions"].as_array().unwrap().len(), 2, "announced in both groups");
     for group in [&one, &two] {
-        server.bot_messages(group, |m| m.iter().any(|(t, _)| t.contains("参与方式：在群里发送「抽奖」"))).await;
+        bot_messages(&server, group, 10, |m| m.iter().any(|(t, _)| t.contains("参与方式：在群里发送「抽奖」"))).await;
     }
 
-    let first = server.say(&one, "u1", "member", "抽奖").await;
+    let first = say(&server, &one, "u1", "member", "抽奖").await;
     assert_eq!(first["actions"].as_array().unwrap().len(), 1, "told once: {first}");
-    let again = server.say(&one, "u1", "member", "抽奖").await;
+    let again = say(&server, &one, "u1", "member", "抽奖").await;
     assert!(again["actions"].as_array().unwrap().is_empty(), "{again}");
     for member in ["u2", "u3", "u4"] {
-        server.say(&two, member, "member", "抽奖").await;
+        say(&server, &two, member, "member", "抽奖").await;
     }
-    server.say(&one, "boss", "admin", "抽奖").await;
-    let shown = server.get(&format!("/api/v1/lotteries/{id}")).await;
+    say(&server, &one, "boss", "admin", "抽奖").await;
+    let shown = get(&server, &format!("/api/v1/lotteries/{id}")).await;
     assert_eq!(shown["entrants"], 4, "staff do not enter: {shown}");
 
-    let (status, body) = server.request(reqwest::Method::GET, &format!("/api/v1/lotteries/{id}/verify"), None).await;
+    let (status, body) = server.send(reqwest::Method::GET, &format!("/api/v1/lotteries/{id}/verify"), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "not drawn yet: {body}");
     let (status, drawn) = server.post(&format!("/api/v1/lotteries/{id}/draw"), json!({"by": "alice"})).await;
     assert_eq!(status, StatusCode::OK, "{drawn}");
@@ -216,7 +174,7 @@ async fn a_lottery_is_entered_once_drawn_announced_with_mentions_and_verified() 
 
     // Each group sees the winners as real mentions, in draw order.
     for group in [&one, &two] {
-        let seen = server.bot_messages(group, |m| m.iter().any(|(t, _)| t.contains("开奖啦"))).await;
+        let seen = bot_messages(&server, group, 10, |m| m.iter().any(|(t, _)| t.contains("开奖啦"))).await;
         let (_, segments) = seen.iter().find(|(t, _)| t.contains("开奖啦")).unwrap();
         let mentioned: Vec<String> =
             segments.as_array().unwrap().iter().filter(|s| s["type"] == "mention").map(|s| format!("sandbox/{}", s["member"].as_str().unwrap())).collect();
@@ -224,11 +182,11 @@ async fn a_lottery_is_entered_once_drawn_announced_with_mentions_and_verified() 
     }
 
     // The published record recomputes to the announced winners.
-    let verified = server.get(&format!("/api/v1/lotteries/{id}/verify")).await;
+    let verified = get(&server, &format!("/api/v1/lotteries/{id}/verify")).await;
     assert_eq!(verified["verification"]["valid"], true, "{verified}");
     assert_eq!(verified["verification"]["recomputed_winners"], json!(winners));
     // And it is in the audit log.
-    let audit = server.get(&format!("/api/v1/audit?group=sandbox/{one}&limit=50")).await;
+    let audit = get(&server, &format!("/api/v1/audit?group=sandbox/{one}&limit=50")).await;
     let published = audit["entries"].as_array().unwrap().iter().any(|row| {
         row["rule"] == "lottery" && row["detail"].as_str().is_some_and(|d| d.contains(record["seed"].as_str().unwrap()) && d.contains(record["entrants_sha256"].as_str().unwrap()))
     });
@@ -236,7 +194,7 @@ async fn a_lottery_is_entered_once_drawn_announced_with_mentions_and_verified() 
 
     let (status, twice) = server.post(&format!("/api/v1/lotteries/{id}/draw"), json!({"by": "alice"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{twice}");
-    let listed = server.get("/api/v1/lotteries?status=drawn").await;
+    let listed = get(&server, "/api/v1/lotteries?status=drawn").await;
     assert_eq!(listed["lotteries"][0]["id"], id.as_str());
     server.stop().await;
 }
@@ -244,8 +202,8 @@ async fn a_lottery_is_entered_once_drawn_announced_with_mentions_and_verified() 
 #[tokio::test]
 async fn bad_lottery_requests_name_the_field() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    let group = server.group("粉丝1群").await;
+    let server = start(dir.path()).await;
+    let group = group(&server, "粉丝1群").await;
     let base = json!({"title": "周末抽奖", "prize": "保温杯", "winners": 1, "groups": [format!("sandbox/{group}")],
                       "keyword": "抽奖", "draw_at": "2099-06-20T20:00:00+08:00", "by": "alice"});
     let with = |key: &str, value: Value| {
@@ -271,7 +229,41 @@ async fn bad_lottery_requests_name_the_field() {
         assert_eq!(named, field, "{answer}");
         assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
     }
-    let (status, body) = server.request(reqwest::Method::GET, "/api/v1/lotteries/lt-none/verify", None).await;
+    let (status, body) = server.send(reqwest::Method::GET, "/api/v1/lotteries/lt-none/verify", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_scheduler_draws_a_lottery_at_its_time_and_closes_a_list_at_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let group = group(&server, "粉丝1群").await;
+    let soon = |secs: i64| (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339();
+
+    let (status, created) = server
+        .post(
+            "/api/v1/lotteries",
+            json!({"title": "快速抽奖", "prize": "红包", "winners": 1, "groups": [format!("sandbox/{group}")], "keyword": "抽奖",
+                   "draw_at": soon(3), "announce": false, "by": "alice"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["lottery"]["id"].as_str().unwrap().to_owned();
+    let (status, started) = server.post("/api/v1/signups", json!({"group": format!("sandbox/{group}"), "title": "快闪", "closes_at": soon(3), "by": "alice"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    say(&server, &group, "u1", "member", "抽奖").await;
+    say(&server, &group, "u2", "member", "接龙").await;
+
+    // Nobody asks for the draw or the closing: the scheduler does, at their time.
+    let seen = bot_messages(&server, &group, 30, |m| {
+        m.iter().any(|(t, _)| t.contains("开奖啦")) && m.iter().any(|(t, _)| t.starts_with("✅ 接龙结束：快闪（已到截止时间）"))
+    })
+    .await;
+    let announcement = seen.iter().find(|(t, _)| t.contains("开奖啦")).unwrap();
+    assert!(announcement.0.contains("中奖：@成员u1"), "{}", announcement.0);
+    let drawn = get(&server, &format!("/api/v1/lotteries/{id}")).await;
+    assert_eq!(drawn["lottery"]["draw"]["drawn_by"], "engine");
+    assert_eq!(get(&server, &format!("/api/v1/lotteries/{id}/verify")).await["verification"]["valid"], true);
     server.stop().await;
 }

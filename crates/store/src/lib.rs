@@ -7,6 +7,7 @@
 //! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
 //!   microseconds in each): the points ledger and check-ins, the shop and inventories, and the dispatch of a commit's
 //!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
+//! - `schedules` — scheduled posts (migration `0005_schedules`), written the same way.
 //! - `signup`, `lottery` — sign-up lists (接龙) and lotteries (抽奖), the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
@@ -26,6 +27,7 @@ mod common;
 mod lottery;
 mod points;
 mod shop;
+mod schedules;
 mod signup;
 mod writes;
 pub mod postgres;

@@ -9,6 +9,8 @@ use crate::points::sqlite as points;
 use crate::shop::sqlite as shop;
 use qunzhu_core::points::ItemChange;
 use qunzhu_core::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
+use crate::schedules::sqlite as schedules;
+use qunzhu_core::schedule::{change_audit, NewSchedule, Schedule, ScheduleChange, ScheduleId, ScheduleRun, ScheduleUpdate};
 use qunzhu_core::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
@@ -1246,6 +1248,62 @@ impl Store for SqliteStore {
             insert_audit(&mut tx, audit).await?;
             tx.commit().await.map_err(backend)?;
             Ok(settled)
+        })
+    }
+
+    fn create_schedule<'a>(&'a self, new: &'a NewSchedule) -> BoxFuture<'a, StoreResult<Schedule>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let schedule = schedules::insert(&mut tx, new).await?;
+            insert_audit(&mut tx, &change_audit(&schedule, ScheduleChange::Create, &new.by, new.at, new.detail.clone())).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(schedule)
+        })
+    }
+
+    fn update_schedule<'a>(&'a self, id: ScheduleId, update: &'a ScheduleUpdate) -> BoxFuture<'a, StoreResult<Schedule>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let schedule = schedules::update(&mut tx, id, update).await?;
+            insert_audit(&mut tx, &change_audit(&schedule, update.change, &update.by, update.at, update.detail.clone())).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(schedule)
+        })
+    }
+
+    fn delete_schedule<'a>(&'a self, id: ScheduleId, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Schedule>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let schedule = schedules::delete(&mut tx, id).await?;
+            insert_audit(&mut tx, &change_audit(&schedule, ScheduleChange::Delete, by, at, None)).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(schedule)
+        })
+    }
+
+    fn get_schedule(&self, id: ScheduleId) -> BoxFuture<'_, StoreResult<Option<Schedule>>> {
+        Box::pin(schedules::get(&self.pool, id))
+    }
+
+    fn list_schedules(&self) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        Box::pin(schedules::list(&self.pool))
+    }
+
+    fn due_schedules(&self, until: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        Box::pin(schedules::due(&self.pool, until, limit))
+    }
+
+    fn record_schedule_run<'a>(&'a self, id: ScheduleId, run: &'a ScheduleRun) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let applied = schedules::record_run(&mut tx, id, run).await?;
+            if applied {
+                for entry in &run.audit {
+                    insert_audit(&mut tx, entry).await?;
+                }
+            }
+            tx.commit().await.map_err(backend)?;
+            Ok(applied)
         })
     }
 

@@ -6,6 +6,7 @@
 pub mod lottery;
 pub mod moderate;
 pub mod points;
+pub mod schedule;
 pub mod signup;
 pub mod template_text;
 pub mod welcome;
@@ -124,6 +125,7 @@ pub enum Rule {
     Moderate,
     Welcome,
     Points,
+    Schedule,
     /// Sign-up lists (接龙); after moderation, so a deleted message never joins a list.
     Signup,
     /// Lotteries (抽奖); after moderation, so spam never enters.
@@ -131,13 +133,14 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Signup, Rule::Lottery];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::Signup, Rule::Lottery];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
             Self::Points => "points",
+            Self::Schedule => "schedule",
             Self::Signup => "signup",
             Self::Lottery => "lottery",
         }
@@ -150,6 +153,7 @@ impl Rule {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
             Self::Points => points::evaluate(cx).await,
+            Self::Schedule => schedule::evaluate(cx).await,
             Self::Signup => signup::evaluate(cx).await,
             Self::Lottery => lottery::evaluate(cx).await,
         }
