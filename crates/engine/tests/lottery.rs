@@ -337,3 +337,36 @@ async fn creating_a_lottery_names_the_field_that_is_wrong() {
     assert_eq!(field(create(new_lottery(&["g1"], None, Some(EntryCondition::Messages { at_least: 0 }))).await), "condition");
     assert!(h.store.list_lotteries(None, 10).await.unwrap().is_empty());
 }
+
+/// The independent verifier (`scripts/verify-draw.py`: plain Python, its own ChaCha20)
+/// recomputes draws made with fresh OS seeds, and rejects a tampered one. Skipped (with a
+/// note) where there is no `python3`, except under CI.
+#[test]
+fn the_independent_python_verifier_agrees_with_the_draw() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/verify-draw.py");
+    if Command::new("python3").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "python3 is needed to check scripts/verify-draw.py");
+        eprintln!("SKIPPED: no python3 to run scripts/verify-draw.py");
+        return;
+    }
+    let run = |document: &serde_json::Value| {
+        let mut child = Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(document.to_string().as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    for (n, winners) in [(1usize, 1u32), (7, 3), (250, 10), (3, 5)] {
+        let entrants = (0..n).map(|i| format!("qq/{}", 10_000 + i * 7919 % 100_000));
+        let id = format!("lt-{n}-{winners}");
+        let record = draw::draw(&id, entrants, winners, start(), "engine").unwrap();
+        let document = serde_json::json!({ "lottery": { "id": id, "winners": winners, "draw": record } });
+        let (ok, out) = run(&document);
+        assert!(ok && out.starts_with("OK"), "{out}");
+        let mut tampered = document.clone();
+        tampered["lottery"]["draw"]["winners"][0] = serde_json::json!("qq/friend");
+        let (ok, out) = run(&tampered);
+        assert!(!ok && out.contains("MISMATCH: recomputed winners"), "{out}");
+    }
+}
