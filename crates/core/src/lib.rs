@@ -9,6 +9,8 @@
 //! - [`connector`] — the trait a platform connector implements to execute actions.
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
+//! - [`content`] — the content library (素材库): texts, images, links with tags.
+//! - [`faq`] — auto-reply cooldowns and hit statistics.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
@@ -17,7 +19,9 @@ pub mod action;
 pub mod audit;
 pub mod clock;
 pub mod connector;
+pub mod content;
 pub mod event;
+pub mod faq;
 pub mod ids;
 pub mod memory;
 pub mod moderation;

@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::content::{content_audit, ContentChange, ContentDraft, ContentItem};
+use crate::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
@@ -32,6 +35,13 @@ struct State {
     violations: Vec<Violation>,
     blacklist: Vec<BlacklistEntry>,
     corrections: Vec<Correction>,
+    content: BTreeMap<i64, ContentItem>,
+    /// The highest content id ever given (ids are never reused).
+    content_last_id: i64,
+    /// (template, entry, group, day) → (hits, last hit).
+    faq_hits: BTreeMap<(String, String, GroupKey, NaiveDate), (u64, DateTime<Utc>)>,
+    /// (group, entry, member) → last answer.
+    faq_last: HashMap<(GroupKey, String, MemberId), DateTime<Utc>>,
 }
 
 impl State {
@@ -485,5 +495,93 @@ impl Store for MemoryStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         ready(())
+    }
+
+    fn content_create<'a>(&'a self, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        let mut state = self.state();
+        state.content_last_id += 1;
+        let item = draft.created(state.content_last_id);
+        state.content.insert(item.id, item.clone());
+        state.push_audit(content_audit(ContentChange::Created, &item, &draft.by, draft.at));
+        ready(Ok(item))
+    }
+
+    fn content_update<'a>(&'a self, id: i64, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        let mut state = self.state();
+        let Some(existing) = state.content.get(&id) else {
+            return ready(Err(StoreError::NotFound(format!("content item #{id}"))));
+        };
+        let item = draft.applied_to(existing);
+        state.content.insert(id, item.clone());
+        state.push_audit(content_audit(ContentChange::Updated, &item, &draft.by, draft.at));
+        ready(Ok(item))
+    }
+
+    fn content_get(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<ContentItem>>> {
+        ready(Ok(self.state().content.get(&id).cloned()))
+    }
+
+    fn content_list<'a>(&'a self, tag: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<ContentItem>>> {
+        let state = self.state();
+        let items = state
+            .content
+            .values()
+            .rev()
+            .filter(|item| tag.is_none_or(|t| item.tags.iter().any(|x| x == t)))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(items))
+    }
+
+    fn content_delete<'a>(&'a self, id: i64, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let Some(item) = state.content.remove(&id) else { return ready(Ok(false)) };
+        state.push_audit(content_audit(ContentChange::Deleted, &item, by, at));
+        ready(Ok(true))
+    }
+
+    fn faq_last_answers<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        entry: &'a str,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>> {
+        let state = self.state();
+        let in_group = state.faq_last.iter().filter(|((g, e, _), _)| g == group && e == entry).map(|(_, at)| *at).max();
+        let to_member = state.faq_last.get(&(group.clone(), entry.to_owned(), member.clone())).copied();
+        ready(Ok(FaqLastAnswers { in_group, to_member }))
+    }
+
+    fn faq_record_answer<'a>(&'a self, answer: &'a FaqAnswer) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        let key = (answer.template.clone(), answer.entry.clone(), answer.group.clone(), answer.day);
+        let count = state.faq_hits.entry(key).or_insert((0, answer.at));
+        count.0 += 1;
+        count.1 = answer.at;
+        state.faq_last.insert((answer.group.clone(), answer.entry.clone(), answer.member.clone()), answer.at);
+        ready(Ok(()))
+    }
+
+    fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {
+        let state = self.state();
+        let mut counts: Vec<FaqHitCount> = state
+            .faq_hits
+            .iter()
+            .map(|((template, entry, group, day), (hits, last_at))| FaqHitCount {
+                template: template.clone(),
+                entry: entry.clone(),
+                group: group.clone(),
+                day: *day,
+                hits: *hits,
+                last_at: *last_at,
+            })
+            .filter(|count| filter.admits(count))
+            .collect();
+        counts.sort_by(|a, b| {
+            b.day.cmp(&a.day).then_with(|| a.template.cmp(&b.template)).then_with(|| a.entry.cmp(&b.entry)).then_with(|| a.group.cmp(&b.group))
+        });
+        counts.truncate(limit as usize);
+        ready(Ok(counts))
     }
 }

@@ -4,6 +4,8 @@
 //!   and brings the schema up to date; [`open_sqlite_file`] for a plain file path.
 //! - [`sqlite`] — [`SqliteStore`]: one WAL-mode file, the default for one machine.
 //! - [`postgres`] — [`PostgresStore`]: the shared store when qunzhu grows past one machine.
+//! - `content`, `faq` — the content library and auto-reply state, their SQL written once for
+//!   both backends (a macro per file, instantiated for SQLite and PostgreSQL).
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
 //! - [`OpenError`] — why a store could not be opened, worded for the operator.
@@ -19,6 +21,8 @@ use qunzhu_core::Store;
 use thiserror::Error;
 
 mod common;
+mod content;
+mod faq;
 pub mod postgres;
 pub mod sqlite;
 
