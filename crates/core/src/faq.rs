@@ -6,9 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupKey, MemberId};
 
-/// One auto-reply given: counts a hit and restarts the entry's cooldowns.
+/// One auto-reply given: counts a hit and restarts the entry's cooldowns. Committed with
+/// its event as a [`StateWrite::FaqAnswer`](crate::StateWrite::FaqAnswer).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaqAnswer {
+    /// Unique per answer (`<connector>/<platform event id>`: one answer per event); an answer
+    /// whose id is already the member's last one for the entry is skipped.
+    pub id: String,
     pub group: GroupKey,
     /// The template the entry belongs to.
     pub template: String,

@@ -9,6 +9,8 @@
 //! - [`connector`] — the trait a platform connector implements to execute actions.
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
+//! - [`points`] — the points ledger, balances and check-ins.
+//! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`content`] — the content library (素材库): texts, images, links with tags.
 //! - [`faq`] — auto-reply cooldowns and hit statistics.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
@@ -25,8 +27,10 @@ pub mod faq;
 pub mod ids;
 pub mod memory;
 pub mod moderation;
+pub mod points;
 pub mod store;
 pub mod task;
+pub mod writes;
 
 pub use action::{Action, ActionKind, Capabilities, Capability};
 pub use audit::{AuditEntry, NewAuditEntry};
@@ -36,3 +40,4 @@ pub use event::{Event, EventKind, Member, Message, Origin, Role, Segment};
 pub use ids::{ActionId, ConnectorId, GroupId, GroupKey, MemberId, MessageId, PlatformEventId, TaskId};
 pub use store::{BoxFuture, Store, StoreError, StoreResult};
 pub use task::{StaffTask, TaskStatus};
+pub use writes::StateWrite;

@@ -1,7 +1,7 @@
 //! An in-memory [`Store`]: the reference semantics of the store contract, used by unit tests
 //! and the in-memory benchmark. Nothing survives the process.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,7 +19,9 @@ use crate::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
     RulebookVersion, Store, StoreError, StoreResult,
 };
+use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
 use crate::task::{StaffTask, TaskStatus};
+use crate::writes::StateWrite;
 
 #[derive(Default)]
 struct State {
@@ -35,13 +37,16 @@ struct State {
     violations: Vec<Violation>,
     blacklist: Vec<BlacklistEntry>,
     corrections: Vec<Correction>,
+    ledger: Vec<LedgerEntry>,
+    ledger_ids: HashSet<String>,
+    check_ins: BTreeMap<(GroupKey, MemberId, NaiveDate), CheckIn>,
     content: BTreeMap<i64, ContentItem>,
     /// The highest content id ever given (ids are never reused).
     content_last_id: i64,
     /// (template, entry, group, day) → (hits, last hit).
     faq_hits: BTreeMap<(String, String, GroupKey, NaiveDate), (u64, DateTime<Utc>)>,
-    /// (group, entry, member) → last answer.
-    faq_last: HashMap<(GroupKey, String, MemberId), DateTime<Utc>>,
+    /// (group, entry, member) → (last answer's id, its time).
+    faq_last: HashMap<(GroupKey, String, MemberId), (String, DateTime<Utc>)>,
 }
 
 impl State {
@@ -77,6 +82,44 @@ impl State {
         if !self.blacklist.iter().any(|b| b.connector == entry.connector && b.member == entry.member) {
             self.blacklist.push(entry.clone());
         }
+    }
+
+    /// Applies a rule's write; one already there is skipped.
+    fn apply_write(&mut self, write: &StateWrite) {
+        match write {
+            StateWrite::Points(entry) => {
+                if self.ledger_ids.insert(entry.id.clone()) {
+                    self.ledger.push(entry.clone());
+                }
+            }
+            StateWrite::CheckIn(check_in) => {
+                self.check_ins
+                    .entry((check_in.group.clone(), check_in.member.clone(), check_in.day))
+                    .or_insert_with(|| check_in.clone());
+            }
+            StateWrite::FaqAnswer(answer) => self.record_faq_answer(answer),
+        }
+    }
+
+    fn record_faq_answer(&mut self, answer: &FaqAnswer) {
+        let last = (answer.group.clone(), answer.entry.clone(), answer.member.clone());
+        if self.faq_last.get(&last).is_some_and(|(id, _)| id == &answer.id) {
+            return;
+        }
+        self.faq_last.insert(last, (answer.id.clone(), answer.at));
+        let key = (answer.template.clone(), answer.entry.clone(), answer.group.clone(), answer.day);
+        let count = self.faq_hits.entry(key).or_insert((0, answer.at));
+        count.0 += 1;
+        count.1 = answer.at;
+    }
+
+    /// The balance is the sum of the ledger, by definition.
+    fn balance(&self, connector: &ConnectorId, member: &MemberId) -> PointsBalance {
+        self.ledger.iter().filter(|e| &e.connector == connector && &e.member == member).fold(PointsBalance::default(), |mut b, e| {
+            b.balance += e.amount;
+            b.earned += e.amount.max(0);
+            b
+        })
     }
 
     fn push_audit(&mut self, entry: NewAuditEntry) {
@@ -175,6 +218,9 @@ impl Store for MemoryStore {
         }
         for entry in &commit.blacklist {
             state.add_blacklist(entry);
+        }
+        for write in &commit.writes {
+            state.apply_write(write);
         }
         ready(Ok(()))
     }
@@ -493,6 +539,98 @@ impl Store for MemoryStore {
         ready(Ok(self.state().corrections.clone()))
     }
 
+    fn points_balance<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<PointsBalance>> {
+        ready(Ok(self.state().balance(connector, member)))
+    }
+
+    fn points_ledger<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<LedgerEntry>>> {
+        let state = self.state();
+        let entries =
+            state.ledger.iter().rev().filter(|e| &e.connector == connector && &e.member == member).take(limit as usize).cloned().collect();
+        ready(Ok(entries))
+    }
+
+    fn points_by_rule_since<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        rule: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<i64>> {
+        let state = self.state();
+        let sum = state
+            .ledger
+            .iter()
+            .filter(|e| &e.connector == connector && &e.member == member && e.rule == rule && e.time >= since)
+            .map(|e| e.amount)
+            .sum();
+        ready(Ok(sum))
+    }
+
+    fn add_points<'a>(&'a self, entry: &'a LedgerEntry, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<PointsBalance>> {
+        let mut state = self.state();
+        if state.ledger_ids.contains(&entry.id) {
+            return ready(Err(StoreError::Conflict(format!("ledger entry {} exists", entry.id))));
+        }
+        let before = state.balance(&entry.connector, &entry.member);
+        if before.balance + entry.amount < 0 {
+            return ready(Err(StoreError::Conflict(format!("insufficient points: balance {}, change {}", before.balance, entry.amount))));
+        }
+        state.apply_write(&StateWrite::Points(entry.clone()));
+        state.push_audit(audit.clone());
+        ready(Ok(state.balance(&entry.connector, &entry.member)))
+    }
+
+    fn points_leaderboard<'a>(&'a self, connector: &'a ConnectorId, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaderboardRow>>> {
+        let state = self.state();
+        let members: BTreeMap<&MemberId, ()> =
+            state.ledger.iter().filter(|e| &e.connector == connector).map(|e| (&e.member, ())).collect();
+        let mut rows: Vec<LeaderboardRow> = members
+            .into_keys()
+            .map(|member| {
+                let b = state.balance(connector, member);
+                LeaderboardRow { member: member.clone(), balance: b.balance, earned: b.earned }
+            })
+            .collect();
+        rows.sort_by(|a, b| b.balance.cmp(&a.balance).then_with(|| a.member.cmp(&b.member)));
+        rows.truncate(limit as usize);
+        ready(Ok(rows))
+    }
+
+    fn last_check_in<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<CheckIn>>> {
+        let state = self.state();
+        let last = state.check_ins.values().filter(|c| &c.group == group && &c.member == member).max_by_key(|c| c.day).cloned();
+        ready(Ok(last))
+    }
+
+    fn check_in_on<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, day: NaiveDate) -> BoxFuture<'a, StoreResult<Option<CheckIn>>> {
+        ready(Ok(self.state().check_ins.get(&(group.clone(), member.clone(), day)).cloned()))
+    }
+
+    fn check_ins_on<'a>(&'a self, group: &'a GroupKey, day: NaiveDate) -> BoxFuture<'a, StoreResult<Vec<CheckIn>>> {
+        let state = self.state();
+        let mut day_list: Vec<CheckIn> = state.check_ins.values().filter(|c| &c.group == group && c.day == day).cloned().collect();
+        day_list.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.member.cmp(&b.member)));
+        ready(Ok(day_list))
+    }
+
+    fn count_check_ins<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        member: &'a MemberId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BoxFuture<'a, StoreResult<u32>> {
+        let state = self.state();
+        let count = state.check_ins.values().filter(|c| &c.group == group && &c.member == member && c.day >= from && c.day <= to).count();
+        ready(Ok(u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         ready(())
     }
@@ -548,19 +686,9 @@ impl Store for MemoryStore {
         member: &'a MemberId,
     ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>> {
         let state = self.state();
-        let in_group = state.faq_last.iter().filter(|((g, e, _), _)| g == group && e == entry).map(|(_, at)| *at).max();
-        let to_member = state.faq_last.get(&(group.clone(), entry.to_owned(), member.clone())).copied();
+        let in_group = state.faq_last.iter().filter(|((g, e, _), _)| g == group && e == entry).map(|(_, (_, at))| *at).max();
+        let to_member = state.faq_last.get(&(group.clone(), entry.to_owned(), member.clone())).map(|(_, at)| *at);
         ready(Ok(FaqLastAnswers { in_group, to_member }))
-    }
-
-    fn faq_record_answer<'a>(&'a self, answer: &'a FaqAnswer) -> BoxFuture<'a, StoreResult<()>> {
-        let mut state = self.state();
-        let key = (answer.template.clone(), answer.entry.clone(), answer.group.clone(), answer.day);
-        let count = state.faq_hits.entry(key).or_insert((0, answer.at));
-        count.0 += 1;
-        count.1 = answer.at;
-        state.faq_last.insert((answer.group.clone(), answer.entry.clone(), answer.member.clone()), answer.at);
-        ready(Ok(()))
     }
 
     fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {

@@ -18,7 +18,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -26,10 +26,12 @@ use crate::action::Action;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::content::{ContentDraft, ContentItem};
 use crate::event::Event;
-use crate::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
+use crate::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
+use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
 use crate::task::{StaffTask, TaskStatus};
+use crate::writes::StateWrite;
 
 /// A boxed future, so the traits stay object-safe (`Arc<dyn Store>`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -76,6 +78,8 @@ pub struct Commit {
     pub violations: Vec<Violation>,
     /// Members to blacklist (an existing entry for the same connector and member is kept).
     pub blacklist: Vec<BlacklistEntry>,
+    /// Rule state: points, check-ins… (see [`StateWrite`]); each is skipped if already there.
+    pub writes: Vec<StateWrite>,
 }
 
 /// A group the engine has seen.
@@ -309,6 +313,56 @@ pub trait Store: Send + Sync + 'static {
     /// Every correction, oldest first (replayed into the classifier at start).
     fn list_corrections(&self) -> BoxFuture<'_, StoreResult<Vec<Correction>>>;
 
+    // --- points and check-ins ---
+
+    /// A member's balance and earned points in a community (zero when they have none).
+    fn points_balance<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<PointsBalance>>;
+
+    /// A member's ledger, newest first.
+    fn points_ledger<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<LedgerEntry>>>;
+
+    /// The sum of a member's entries by `rule` since `since` (e.g. today's message points,
+    /// for the daily cap).
+    fn points_by_rule_since<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        rule: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<i64>>;
+
+    /// Appends an entry outside an event (a manual grant or deduction), with its audit row,
+    /// in one transaction, and returns the new balance. An entry that would make the balance
+    /// negative is refused with [`StoreError::Conflict`]; an id already there is a
+    /// [`StoreError::Conflict`] too.
+    fn add_points<'a>(&'a self, entry: &'a LedgerEntry, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<PointsBalance>>;
+
+    /// The community's members by balance, highest first (ties: member id).
+    fn points_leaderboard<'a>(&'a self, connector: &'a ConnectorId, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaderboardRow>>>;
+
+    /// A member's latest check-in in a group (by day).
+    fn last_check_in<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<CheckIn>>>;
+
+    /// A member's check-in in a group on a day, if any.
+    fn check_in_on<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, day: NaiveDate) -> BoxFuture<'a, StoreResult<Option<CheckIn>>>;
+
+    /// The check-ins of a group on a day, in the order they happened (today's ranking).
+    fn check_ins_on<'a>(&'a self, group: &'a GroupKey, day: NaiveDate) -> BoxFuture<'a, StoreResult<Vec<CheckIn>>>;
+
+    /// How many days a member checked in to a group from `from` to `to`, both included.
+    fn count_check_ins<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        member: &'a MemberId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BoxFuture<'a, StoreResult<u32>>;
+
     /// Flushes and closes; called once on shutdown.
     fn close(&self) -> BoxFuture<'_, ()>;
 
@@ -334,7 +388,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- auto-reply (FAQ) ---
 
-    /// When `entry` last answered anyone in `group`, and last answered `member` there.
+    /// When `entry` last answered anyone in `group`, and last answered `member` there (as
+    /// recorded by [`StateWrite::FaqAnswer`]s).
     fn faq_last_answers<'a>(
         &'a self,
         group: &'a GroupKey,
@@ -342,10 +397,6 @@ pub trait Store: Send + Sync + 'static {
         member: &'a MemberId,
     ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>>;
 
-    /// Records an answer: one more hit for (template, entry, group, day) with `last_at` = `at`,
-    /// and `at` as the entry's last answer to the member in the group, in one transaction.
-    fn faq_record_answer<'a>(&'a self, answer: &'a FaqAnswer) -> BoxFuture<'a, StoreResult<()>>;
-
-    /// Hit counts passing `filter`, newest day first, then by template, entry and group.
+    /// Hit counts (one per [`StateWrite::FaqAnswer`]) passing `filter`, newest day first, then by template, entry and group.
     fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>>;
 }

@@ -55,12 +55,22 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     }
     let mut violations = Vec::new();
     let mut blacklist = Vec::new();
+    let mut writes = Vec::new();
     let mut details: HashMap<Rule, String> = HashMap::new();
+    // A message a rule handled (e.g. deleted as spam) earns nothing from the rules after it:
+    // their state writes go with their suppressed replies.
+    let mut suppressed_by: Option<Rule> = None;
     for (rule, verdict) in &mut verdicts {
         if let Some(violation) = verdict.violation.take() {
             violations.push((*rule, violation));
         }
         blacklist.append(&mut verdict.blacklist);
+        if suppressed_by.is_none() {
+            writes.append(&mut verdict.writes);
+        }
+        if verdict.suppress_replies && suppressed_by.is_none() {
+            suppressed_by = Some(*rule);
+        }
         if let Some(detail) = verdict.detail.take() {
             details.insert(*rule, detail);
         }
@@ -132,6 +142,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         members: member_updates(event),
         violations,
         blacklist,
+        writes,
     };
     core.store.commit(&commit).await?;
     if !commit.actions.is_empty() || !commit.tasks.is_empty() {

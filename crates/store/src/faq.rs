@@ -73,7 +73,7 @@ fn hit_count(
 macro_rules! faq_backend {
     ($module:ident, $db:ty) => {
         pub(crate) mod $module {
-            use sqlx::{Pool, Row, Transaction};
+            use sqlx::{Pool, Row};
 
             use qunzhu_core::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
             use qunzhu_core::{GroupKey, MemberId, StoreResult};
@@ -108,7 +108,22 @@ macro_rules! faq_backend {
                 Ok(FaqLastAnswers { in_group: time("in_group")?, to_member: time("to_member")? })
             }
 
-            pub(crate) async fn record_answer(mut tx: Transaction<'static, $db>, answer: &FaqAnswer) -> StoreResult<()> {
+            /// Applies a [`FaqAnswer`] inside a commit; skipped when its id is already the
+            /// member's last answer for the entry (a re-run of the same event).
+            pub(crate) async fn record_answer(conn: &mut <$db as sqlx::Database>::Connection, answer: &FaqAnswer) -> StoreResult<()> {
+                let last: Option<String> = sqlx::query_scalar(
+                    "SELECT last_id FROM faq_last_answers WHERE connector = $1 AND group_id = $2 AND entry = $3 AND member_id = $4",
+                )
+                .bind(answer.group.connector.as_str())
+                .bind(answer.group.group.as_str())
+                .bind(&answer.entry)
+                .bind(answer.member.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+                if last.as_deref() == Some(answer.id.as_str()) {
+                    return Ok(());
+                }
                 sqlx::query(
                     "INSERT INTO faq_hits (template, entry, connector, group_id, day, hits, last_at) \
                      VALUES ($1, $2, $3, $4, $5, 1, $6) \
@@ -121,23 +136,25 @@ macro_rules! faq_backend {
                 .bind(answer.group.group.as_str())
                 .bind(day_to_db(answer.day))
                 .bind(micros(answer.at))
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
                 sqlx::query(
-                    "INSERT INTO faq_last_answers (connector, group_id, entry, member_id, last_at) \
-                     VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (connector, group_id, entry, member_id) DO UPDATE SET last_at = excluded.last_at",
+                    "INSERT INTO faq_last_answers (connector, group_id, entry, member_id, last_id, last_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (connector, group_id, entry, member_id) \
+                     DO UPDATE SET last_id = excluded.last_id, last_at = excluded.last_at",
                 )
                 .bind(answer.group.connector.as_str())
                 .bind(answer.group.group.as_str())
                 .bind(&answer.entry)
                 .bind(answer.member.as_str())
+                .bind(&answer.id)
                 .bind(micros(answer.at))
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
-                tx.commit().await.map_err(backend)
+                Ok(())
             }
 
             pub(crate) async fn stats(pool: &Pool<$db>, filter: &FaqStatsFilter, limit: u32) -> StoreResult<Vec<FaqHitCount>> {

@@ -4,6 +4,9 @@
 //!   and brings the schema up to date; [`open_sqlite_file`] for a plain file path.
 //! - [`sqlite`] — [`SqliteStore`]: one WAL-mode file, the default for one machine.
 //! - [`postgres`] — [`PostgresStore`]: the shared store when qunzhu grows past one machine.
+//! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
+//!   microseconds in each): the points ledger and check-ins, and the dispatch of a commit's
+//!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
 //! - `content`, `faq` — the content library and auto-reply state, their SQL written once for
 //!   both backends (a macro per file, instantiated for SQLite and PostgreSQL).
 //! - `common` — codecs and the state transitions both backends share with the reference
@@ -21,6 +24,8 @@ use qunzhu_core::Store;
 use thiserror::Error;
 
 mod common;
+mod points;
+mod writes;
 mod content;
 mod faq;
 pub mod postgres;

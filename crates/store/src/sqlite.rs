@@ -5,6 +5,9 @@
 //! statement: two writers queue on `busy_timeout` instead of one failing to upgrade its lock.
 //! Times are INTEGER microseconds since the epoch (see `common::micros`).
 
+use crate::points::sqlite as points;
+use qunzhu_core::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
+use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +22,7 @@ use qunzhu_core::moderation::{
     BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus,
 };
 use qunzhu_core::content::{ContentDraft, ContentItem};
-use qunzhu_core::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
+use qunzhu_core::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use qunzhu_core::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion,
     OutboxEntry, RulebookVersion, Store,
@@ -190,6 +193,9 @@ impl SqliteStore {
         }
         for entry in &commit.blacklist {
             insert_blacklist(&mut tx, entry).await?;
+        }
+        for write in &commit.writes {
+            crate::writes::sqlite::apply(&mut tx, write).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -1127,6 +1133,54 @@ impl Store for SqliteStore {
         Box::pin(self.list_corrections_impl())
     }
 
+    fn points_balance<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<PointsBalance>> {
+        Box::pin(points::balance(&self.pool, connector, member))
+    }
+
+    fn points_ledger<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LedgerEntry>>> {
+        Box::pin(points::ledger(&self.pool, connector, member, limit))
+    }
+
+    fn points_by_rule_since<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        rule: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(points::by_rule_since(&self.pool, connector, member, rule, since))
+    }
+
+    fn add_points<'a>(&'a self, entry: &'a LedgerEntry, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<PointsBalance>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let balance = points::insert_entry_covered(&mut tx, entry).await?;
+            insert_audit(&mut tx, audit).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(balance)
+        })
+    }
+
+    fn points_leaderboard<'a>(&'a self, connector: &'a ConnectorId, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaderboardRow>>> {
+        Box::pin(points::leaderboard(&self.pool, connector, limit))
+    }
+
+    fn last_check_in<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<CheckIn>>> {
+        Box::pin(points::last_check_in(&self.pool, group, member))
+    }
+
+    fn check_in_on<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, day: NaiveDate) -> BoxFuture<'a, StoreResult<Option<CheckIn>>> {
+        Box::pin(points::check_in_on(&self.pool, group, member, day))
+    }
+
+    fn check_ins_on<'a>(&'a self, group: &'a GroupKey, day: NaiveDate) -> BoxFuture<'a, StoreResult<Vec<CheckIn>>> {
+        Box::pin(points::check_ins_on(&self.pool, group, day))
+    }
+
+    fn count_check_ins<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, from: NaiveDate, to: NaiveDate) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(points::count_check_ins(&self.pool, group, member, from, to))
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.close_impl())
     }
@@ -1162,10 +1216,6 @@ impl Store for SqliteStore {
         member: &'a MemberId,
     ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>> {
         Box::pin(crate::faq::sqlite::last_answers(&self.pool, group, entry, member))
-    }
-
-    fn faq_record_answer<'a>(&'a self, answer: &'a FaqAnswer) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move { crate::faq::sqlite::record_answer(self.write().await?, answer).await })
     }
 
     fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {

@@ -11,7 +11,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use qunzhu_core::content::{ContentBody, ContentDraft};
 use qunzhu_core::faq::{FaqAnswer, FaqLastAnswers, FaqStatsFilter};
-use qunzhu_core::{GroupKey, MemberId, Store, StoreError};
+use qunzhu_core::store::Commit;
+use qunzhu_core::{GroupKey, MemberId, StateWrite, Store, StoreError};
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
@@ -103,6 +104,7 @@ async fn text_with_a_nul_and_inline_image_data_round_trip(store: Arc<dyn Store>)
 
 fn answer(group: &GroupKey, entry: &str, member: &str, day: u32, at: DateTime<Utc>) -> FaqAnswer {
     FaqAnswer {
+        id: format!("{group}:{entry}:{member}:{}", at.timestamp()),
         group: group.clone(),
         template: "default".into(),
         entry: entry.into(),
@@ -112,15 +114,20 @@ fn answer(group: &GroupKey, entry: &str, member: &str, day: u32, at: DateTime<Ut
     }
 }
 
+/// Commits an answer the way the engine does: as a state write with its event's commit.
+async fn record(store: &Arc<dyn Store>, answer: FaqAnswer) -> Result<(), StoreError> {
+    store.commit(&Commit { writes: vec![StateWrite::FaqAnswer(answer)], ..Commit::default() }).await
+}
+
 async fn faq_answers_restart_cooldowns_per_group_and_member(store: Arc<dyn Store>) {
     let g1 = GroupKey::new("qq", "g1");
     let g2 = GroupKey::new("qq", "g2");
     let alice = MemberId::new("alice");
     assert_eq!(store.faq_last_answers(&g1, "returns", &alice).await.unwrap(), FaqLastAnswers::default());
-    store.faq_record_answer(&answer(&g1, "returns", "bob", 15, t(10))).await.unwrap();
-    store.faq_record_answer(&answer(&g1, "returns", "alice", 15, t(5))).await.unwrap();
-    store.faq_record_answer(&answer(&g2, "returns", "alice", 15, t(99))).await.unwrap();
-    store.faq_record_answer(&answer(&g1, "shipping", "alice", 15, t(200))).await.unwrap();
+    record(&store, answer(&g1, "returns", "bob", 15, t(10))).await.unwrap();
+    record(&store, answer(&g1, "returns", "alice", 15, t(5))).await.unwrap();
+    record(&store, answer(&g2, "returns", "alice", 15, t(99))).await.unwrap();
+    record(&store, answer(&g1, "shipping", "alice", 15, t(200))).await.unwrap();
     assert_eq!(
         store.faq_last_answers(&g1, "returns", &alice).await.unwrap(),
         FaqLastAnswers { in_group: Some(t(10)), to_member: Some(t(5)) }
@@ -129,7 +136,7 @@ async fn faq_answers_restart_cooldowns_per_group_and_member(store: Arc<dyn Store
         store.faq_last_answers(&g1, "returns", &MemberId::new("carol")).await.unwrap(),
         FaqLastAnswers { in_group: Some(t(10)), to_member: None }
     );
-    store.faq_record_answer(&answer(&g1, "returns", "alice", 15, t(300))).await.unwrap();
+    record(&store, answer(&g1, "returns", "alice", 15, t(300))).await.unwrap();
     assert_eq!(store.faq_last_answers(&g1, "returns", &alice).await.unwrap().to_member, Some(t(300)));
 }
 
@@ -141,7 +148,7 @@ async fn faq_hits_are_counted_per_entry_group_and_day_and_filtered(store: Arc<dy
             .into_iter()
             .enumerate()
     {
-        store.faq_record_answer(&answer(group, entry, "m", day, t(i as i64))).await.unwrap();
+        record(&store, answer(group, entry, "m", day, t(i as i64))).await.unwrap();
     }
     let all = store.faq_stats(&FaqStatsFilter::default(), 100).await.unwrap();
     let rows: Vec<(String, String, u32, u64)> =
@@ -163,13 +170,18 @@ async fn faq_hits_are_counted_per_entry_group_and_day_and_filtered(store: Arc<dy
     assert_eq!(store.faq_stats(&only_14, 100).await.unwrap().len(), 1);
     let other_template = FaqStatsFilter { template: Some("vip".into()), ..FaqStatsFilter::default() };
     assert!(store.faq_stats(&other_template, 100).await.unwrap().is_empty());
+    // The same answer committed again (a re-run of its event) is not counted twice.
+    let again = answer(&g1, "shipping", "m", 15, t(4));
+    record(&store, again).await.unwrap();
+    let shipping = FaqStatsFilter { entry: Some("shipping".into()), ..FaqStatsFilter::default() };
+    assert_eq!(store.faq_stats(&shipping, 100).await.unwrap()[0].hits, 1);
     assert_eq!(store.faq_stats(&FaqStatsFilter::default(), 2).await.unwrap().len(), 2);
 }
 
 async fn content_and_faq_state_survive_a_restart(backend: Reopenable) {
     let store = backend.open().await;
     store.content_create(&draft("群规", text("友善交流"), &["faq"], t(0))).await.unwrap();
-    store.faq_record_answer(&answer(&GroupKey::new("qq", "g1"), "rules", "m", 15, t(1))).await.unwrap();
+    record(&store, answer(&GroupKey::new("qq", "g1"), "rules", "m", 15, t(1))).await.unwrap();
     store.close().await;
     let store = backend.open().await;
     assert_eq!(store.content_list(Some("faq"), 10).await.unwrap().len(), 1);

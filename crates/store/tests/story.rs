@@ -289,6 +289,7 @@ async fn a_commit_for_an_unknown_event_writes_nothing(store: Arc<dyn Store>) {
             )],
             violations: vec![violation("v-lost", &g, "10001", t(0))],
             blacklist: vec![blacklist_entry("10001", "广告", t(0))],
+            writes: Vec::new(),
         })
         .await
         .unwrap_err();
@@ -1592,6 +1593,7 @@ async fn data_survives_close_and_reopen(backend: Reopenable) {
             )],
             violations: vec![violation("v-1", &g, "10001", t(0))],
             blacklist: vec![blacklist_entry("10001", "广告", t(0))],
+            writes: Vec::new(),
         })
         .await
         .unwrap();

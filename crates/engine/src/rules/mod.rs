@@ -70,6 +70,8 @@ pub struct Verdict {
     pub blacklist: Vec<BlacklistEntry>,
     /// Structured evidence for the audit log (JSON text).
     pub detail: Option<String>,
+    /// Rule state to write with the event (points, check-ins…), in the same transaction.
+    pub writes: Vec<qunzhu_core::StateWrite>,
 }
 
 /// State that outlives one event, shared by all rules.

@@ -42,6 +42,8 @@ CREATE TABLE faq_last_answers (
     group_id  TEXT   NOT NULL,
     entry     TEXT   NOT NULL,
     member_id TEXT   NOT NULL,
+    -- The answer's id (`connector/event id`): a re-run of the same event is not counted twice.
+    last_id   TEXT   NOT NULL,
     last_at   BIGINT NOT NULL,
     PRIMARY KEY (connector, group_id, entry, member_id)
 );

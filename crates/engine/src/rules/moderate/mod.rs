@@ -194,7 +194,7 @@ async fn penalise(cx: &RuleContext<'_>, author: &Member, message: &Message, asse
         proposals.clear();
         blacklist.clear();
     }
-    Ok(Verdict { proposals, suppress_replies: true, violation: Some(violation), blacklist, detail: Some(detail.to_string()) })
+    Ok(Verdict { proposals, suppress_replies: true, violation: Some(violation), blacklist, detail: Some(detail.to_string()), writes: Vec::new() })
 }
 
 /// The violation id for this event (one verdict per event).

@@ -1,0 +1,20 @@
+//! State a rule decides to write, committed in the same transaction as the event that caused
+//! it (see [`crate::store::Commit::writes`]). One variant per kind of record; each backend
+//! applies them in its commit, and a write whose id is already stored is skipped, so a
+//! re-processed event changes nothing twice.
+
+use serde::{Deserialize, Serialize};
+
+use crate::faq::FaqAnswer;
+use crate::points::{CheckIn, LedgerEntry};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StateWrite {
+    /// A points ledger entry (the balance moves with it).
+    Points(LedgerEntry),
+    /// A check-in; a second one for the same group, member and day is skipped.
+    CheckIn(CheckIn),
+    /// An auto-reply given: a hit for its FAQ entry, and the start of its cooldowns.
+    FaqAnswer(FaqAnswer),
+}

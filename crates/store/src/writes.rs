@@ -1,0 +1,25 @@
+//! Applies the [`StateWrite`]s of a commit inside its transaction, for both backends. Each
+//! kind of record has its SQL in its own module; this is only the dispatch.
+
+macro_rules! dispatch {
+    ($backend:ident, $db:ty) => {
+        pub(crate) mod $backend {
+            use qunzhu_core::{StateWrite, StoreResult};
+
+            /// Writes one record; one already there is skipped.
+            pub(crate) async fn apply(conn: &mut <$db as sqlx::Database>::Connection, write: &StateWrite) -> StoreResult<()> {
+                match write {
+                    StateWrite::Points(entry) => {
+                        crate::points::$backend::insert_entry(conn, entry).await?;
+                    }
+                    StateWrite::CheckIn(check_in) => crate::points::$backend::insert_check_in(conn, check_in).await?,
+                    StateWrite::FaqAnswer(answer) => crate::faq::$backend::record_answer(conn, answer).await?,
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+dispatch!(sqlite, sqlx::Sqlite);
+dispatch!(postgres, sqlx::Postgres);
