@@ -17,6 +17,7 @@ use qunzhu_text::lexicon::{builtin_words, Category, LexiconMatcher};
 
 use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
+use crate::rules::auto_reply::{self, AutoReplySettings, CompiledFaq};
 use crate::rules::moderate::{self, ModerationSettings};
 use crate::rules::welcome::{self, WelcomeSettings};
 
@@ -53,6 +54,8 @@ pub struct TemplateSettings {
     pub moderation: ModerationSettings,
     /// Welcome newcomers.
     pub welcome: WelcomeSettings,
+    /// Answer the usual questions (FAQ) automatically.
+    pub auto_reply: AutoReplySettings,
 }
 
 impl Default for TemplateSettings {
@@ -80,6 +83,7 @@ impl TemplateSettings {
             timezone: DEFAULT_TIMEZONE.into(),
             moderation: ModerationSettings::builtin(locale),
             welcome: WelcomeSettings::builtin(locale),
+            auto_reply: AutoReplySettings::builtin(locale),
         }
     }
 }
@@ -230,6 +234,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
         ));
     }
     problems.extend(welcome::validate(&settings.welcome, &under("welcome")));
+    problems.extend(auto_reply::settings::validate(&settings.auto_reply, &under("auto_reply")));
     problems
 }
 
@@ -313,6 +318,8 @@ pub struct ResolvedSettings {
     pub settings: Arc<TemplateSettings>,
     /// The built-in lexicon plus the settings' custom words, minus their allow-words.
     pub matcher: Matcher,
+    /// The FAQ, compiled (its similar-question index is built on first use).
+    pub faq: Arc<CompiledFaq>,
 }
 
 /// The lexicon a group is checked against: the shared built-in one, or a template's own.
@@ -357,7 +364,8 @@ impl ResolvedSettings {
                 }
             }
         };
-        Self { template: template.to_owned(), settings: Arc::new(settings), matcher }
+        let faq = Arc::new(CompiledFaq::new(&settings.auto_reply));
+        Self { template: template.to_owned(), settings: Arc::new(settings), matcher, faq }
     }
 }
 

@@ -3,6 +3,8 @@
 //!
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
+pub mod auto_reply;
+pub mod content;
 pub mod moderate;
 pub mod template_text;
 pub mod welcome;
@@ -25,6 +27,8 @@ pub struct RuleContext<'a> {
     pub settings: &'a TemplateSettings,
     /// The name of the template the group uses.
     pub template: &'a str,
+    /// The group's FAQ, compiled once per rulebook (see [`auto_reply::CompiledFaq`]).
+    pub faq: &'a auto_reply::CompiledFaq,
     pub group: &'a GroupRecord,
     /// The acting member's record in this group, as it was before this event.
     pub member: Option<&'a MemberRecord>,
@@ -118,15 +122,17 @@ pub enum RuleError {
 pub enum Rule {
     Moderate,
     Welcome,
+    AutoReply,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::AutoReply];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
+            Self::AutoReply => "auto_reply",
         }
     }
 
@@ -136,6 +142,7 @@ impl Rule {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::AutoReply => auto_reply::evaluate(cx).await,
         }
     }
 }
