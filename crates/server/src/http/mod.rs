@@ -4,6 +4,8 @@
 //! - [`admin`] — `/api/v1/tasks`, `/api/v1/audit`, `/api/v1/groups`, `/api/v1/rulebook…`.
 //! - [`moderation`] — `/api/v1/violations…`, `/api/v1/blacklist…`, `/api/v1/corrections`,
 //!   `/api/v1/moderate/check`.
+//! - [`content`] — `/api/v1/content…` (the content library), `/api/v1/faq/stats`,
+//!   `/api/v1/faq/test`.
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -12,6 +14,7 @@
 
 pub mod admin;
 pub mod bridge;
+pub mod content;
 pub mod error;
 pub mod moderation;
 pub mod sandbox;
@@ -85,6 +88,9 @@ impl FromRef<AppState> for sandbox::SandboxState {
     }
 }
 
+/// Largest content-library request: a 2 MiB inline image, base64-encoded, with room to spare.
+const CONTENT_BODY_BYTES: usize = 3 * 1024 * 1024;
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let bridge_routes = Router::new()
@@ -127,11 +133,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/corrections", post(moderation::add_correction))
         .route("/api/v1/moderate/check", post(moderation::check));
+    let content_routes = Router::new()
+        .route("/api/v1/content", get(content::list).post(content::create))
+        .route(
+            "/api/v1/content/{id}",
+            get(content::get)
+                .put(content::update)
+                .delete(content::delete),
+        )
+        .route("/api/v1/faq/stats", get(content::faq_stats))
+        .route("/api/v1/faq/test", post(content::faq_test))
+        .layer(DefaultBodyLimit::max(CONTENT_BODY_BYTES));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(bridge_routes)
         .merge(admin_routes)
         .merge(moderation_routes)
+        .merge(content_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)

@@ -39,22 +39,22 @@ const MAX_LIMIT: u32 = 1000;
 /// Longest text `moderate/check` and corrections accept, in characters.
 const MAX_TEXT_CHARS: usize = 10_000;
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+pub(super) fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_request", message).with_field(field)
 }
 
-fn limit(requested: Option<u32>) -> u32 {
+pub(super) fn limit(requested: Option<u32>) -> u32 {
     requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query
         .map(|Query(q)| q)
         .map_err(|r| ApiError::bad_request("invalid_query", r.body_text()))
 }
 
 /// The body as `T`, a wrong type or unknown field named by its path.
-fn body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Result<T, ApiError> {
     let Json(value) = body.map_err(|r| ApiError::bad_request("invalid_json", r.body_text()))?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
@@ -68,7 +68,7 @@ fn body<T: DeserializeOwned>(body: Result<Json<Value>, JsonRejection>) -> Result
 }
 
 /// A required, non-blank text field.
-fn required<'a>(value: Option<&'a str>, field: &str, example: &str) -> Result<&'a str, ApiError> {
+pub(super) fn required<'a>(value: Option<&'a str>, field: &str, example: &str) -> Result<&'a str, ApiError> {
     match value.map(str::trim) {
         Some(text) if !text.is_empty() => Ok(text),
         _ => Err(invalid(
@@ -79,7 +79,7 @@ fn required<'a>(value: Option<&'a str>, field: &str, example: &str) -> Result<&'
 }
 
 /// Who acts, as the audit log records them.
-fn actor(by: Option<&str>) -> Result<String, ApiError> {
+pub(super) fn actor(by: Option<&str>) -> Result<String, ApiError> {
     let by = required(by, "by", "\"operator:alice\"")?;
     Ok(if by.contains(':') {
         by.to_owned()
@@ -88,7 +88,7 @@ fn actor(by: Option<&str>) -> Result<String, ApiError> {
     })
 }
 
-fn group_key(text: &str, field: &str) -> Result<GroupKey, ApiError> {
+pub(super) fn group_key(text: &str, field: &str) -> Result<GroupKey, ApiError> {
     GroupKey::parse(text)
         .ok_or_else(|| invalid(field, "a group is written `connector/group`, e.g. `qq/g1`"))
 }
