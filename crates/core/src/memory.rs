@@ -23,6 +23,9 @@ use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
 
+/// (template, entry, group, local day) of a hit count; its value is (hits, last hit).
+type FaqHitKey = (String, String, GroupKey, NaiveDate);
+
 #[derive(Default)]
 struct State {
     events: Vec<(Event, bool)>,
@@ -43,8 +46,7 @@ struct State {
     content: BTreeMap<i64, ContentItem>,
     /// The highest content id ever given (ids are never reused).
     content_last_id: i64,
-    /// (template, entry, group, day) → (hits, last hit).
-    faq_hits: BTreeMap<(String, String, GroupKey, NaiveDate), (u64, DateTime<Utc>)>,
+    faq_hits: BTreeMap<FaqHitKey, (u64, DateTime<Utc>)>,
     /// (group, entry, member) → (last answer's id, its time).
     faq_last: HashMap<(GroupKey, String, MemberId), (String, DateTime<Utc>)>,
 }

@@ -67,8 +67,9 @@ impl Keyword {
         folded.match_indices(&self.text).any(|(i, _)| {
             let before = folded[..i].chars().next_back();
             let after = folded[i + self.text.len()..].chars().next();
-            !(self.word_start && before.is_some_and(|c| c.is_ascii_alphanumeric()))
-                && !(self.word_end && after.is_some_and(|c| c.is_ascii_alphanumeric()))
+            let glued_before = self.word_start && before.is_some_and(|c| c.is_ascii_alphanumeric());
+            let glued_after = self.word_end && after.is_some_and(|c| c.is_ascii_alphanumeric());
+            !glued_before && !glued_after
         })
     }
 }
