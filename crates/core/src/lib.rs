@@ -10,6 +10,8 @@
 //! - [`clock`] — time as a dependency, so schedules and streaks are tested without sleeping.
 //! - [`moderation`] — violations, the blacklist, classifier corrections, member records.
 //! - [`points`] — the points ledger, balances and check-ins.
+//! - [`shop`] — the points shop: items, redemptions.
+//! - [`schedule`] — scheduled posts: definitions, targets, runs.
 //! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
 //! - [`content`] — the content library (素材库): texts, images, links with tags.
 //! - [`faq`] — auto-reply cooldowns and hit statistics.
@@ -28,6 +30,8 @@ pub mod ids;
 pub mod memory;
 pub mod moderation;
 pub mod points;
+pub mod shop;
+pub mod schedule;
 pub mod store;
 pub mod task;
 pub mod writes;

@@ -19,7 +19,9 @@ use crate::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion, OutboxEntry,
     RulebookVersion, Store, StoreError, StoreResult,
 };
-use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
+use crate::schedule::{change_audit, NewSchedule, Schedule, ScheduleChange, ScheduleId, ScheduleRun, ScheduleUpdate};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
 
@@ -43,6 +45,11 @@ struct State {
     ledger: Vec<LedgerEntry>,
     ledger_ids: HashSet<String>,
     check_ins: BTreeMap<(GroupKey, MemberId, NaiveDate), CheckIn>,
+    items: Vec<ItemChange>,
+    shop: BTreeMap<String, ShopItem>,
+    redemptions: Vec<Redemption>,
+    schedules: BTreeMap<ScheduleId, Schedule>,
+    last_schedule_id: i64,
     content: BTreeMap<i64, ContentItem>,
     /// The highest content id ever given (ids are never reused).
     content_last_id: i64,
@@ -99,6 +106,11 @@ impl State {
                     .entry((check_in.group.clone(), check_in.member.clone(), check_in.day))
                     .or_insert_with(|| check_in.clone());
             }
+            StateWrite::Item(change) => {
+                if !self.items.iter().any(|c| c.id == change.id) {
+                    self.items.push(change.clone());
+                }
+            }
             StateWrite::FaqAnswer(answer) => self.record_faq_answer(answer),
         }
     }
@@ -113,6 +125,11 @@ impl State {
         let count = self.faq_hits.entry(key).or_insert((0, answer.at));
         count.0 += 1;
         count.1 = answer.at;
+    }
+
+    fn inventory(&self, connector: &ConnectorId, member: &MemberId, item: &str) -> u32 {
+        let sum: i64 = self.items.iter().filter(|c| &c.connector == connector && &c.member == member && c.item == item).map(|c| c.delta).sum();
+        u32::try_from(sum.max(0)).unwrap_or(u32::MAX)
     }
 
     /// The balance is the sum of the ledger, by definition.
@@ -631,6 +648,180 @@ impl Store for MemoryStore {
         let state = self.state();
         let count = state.check_ins.values().filter(|c| &c.group == group && &c.member == member && c.day >= from && c.day <= to).count();
         ready(Ok(u32::try_from(count).unwrap_or(u32::MAX)))
+    }
+
+    fn inventory<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId, item: &'a str) -> BoxFuture<'a, StoreResult<u32>> {
+        ready(Ok(self.state().inventory(connector, member, item)))
+    }
+
+    fn save_shop_item<'a>(&'a self, item: &'a ShopItem, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        state.shop.insert(item.id.clone(), item.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(()))
+    }
+
+    fn shop_items(&self) -> BoxFuture<'_, StoreResult<Vec<ShopItem>>> {
+        ready(Ok(self.state().shop.values().cloned().collect()))
+    }
+
+    fn shop_item<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ShopItem>>> {
+        ready(Ok(self.state().shop.get(id).cloned()))
+    }
+
+    fn redeem<'a>(
+        &'a self,
+        redemption: &'a Redemption,
+        debit: &'a LedgerEntry,
+        task: Option<&'a StaffTask>,
+        item_change: Option<&'a ItemChange>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Result<Redemption, Refusal>>> {
+        let mut state = self.state();
+        if state.redemptions.iter().any(|r| r.id == redemption.id) || state.ledger_ids.contains(&debit.id) {
+            return ready(Ok(Err(Refusal::Duplicate)));
+        }
+        let Some(item) = state.shop.get(&redemption.item) else {
+            return ready(Ok(Err(Refusal::UnknownItem)));
+        };
+        if !item.enabled {
+            return ready(Ok(Err(Refusal::Disabled)));
+        }
+        if item.stock.is_some_and(|s| s <= 0) {
+            return ready(Ok(Err(Refusal::OutOfStock)));
+        }
+        if state.balance(&debit.connector, &debit.member).balance + debit.amount < 0 {
+            return ready(Ok(Err(Refusal::InsufficientPoints)));
+        }
+        if let Some(item) = state.shop.get_mut(&redemption.item)
+            && let Some(stock) = item.stock.as_mut()
+        {
+            *stock -= 1;
+        }
+        state.apply_write(&StateWrite::Points(debit.clone()));
+        if let Some(change) = item_change {
+            state.apply_write(&StateWrite::Item(change.clone()));
+        }
+        if let Some(task) = task {
+            state.tasks.push(task.clone());
+        }
+        state.redemptions.push(redemption.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(Ok(redemption.clone())))
+    }
+
+    fn list_redemptions(&self, status: Option<RedemptionStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Redemption>>> {
+        let state = self.state();
+        let list = state.redemptions.iter().rev().filter(|r| status.is_none_or(|s| r.status == s)).take(limit as usize).cloned().collect();
+        ready(Ok(list))
+    }
+
+    fn settle_redemption<'a>(
+        &'a self,
+        id: &'a str,
+        status: RedemptionStatus,
+        refund: Option<&'a LedgerEntry>,
+        at: DateTime<Utc>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Redemption>> {
+        let mut state = self.state();
+        let Some(index) = state.redemptions.iter().position(|r| r.id == id) else {
+            return ready(Err(StoreError::NotFound(format!("redemption {id}"))));
+        };
+        if state.redemptions[index].status != RedemptionStatus::Pending {
+            return ready(Err(StoreError::Conflict(format!("redemption {id} is {}", state.redemptions[index].status.name()))));
+        }
+        if status == RedemptionStatus::Cancelled {
+            let item_id = state.redemptions[index].item.clone();
+            if let Some(item) = state.shop.get_mut(&item_id)
+                && let Some(stock) = item.stock.as_mut()
+            {
+                *stock += 1;
+            }
+            if let Some(refund) = refund {
+                state.apply_write(&StateWrite::Points(refund.clone()));
+            }
+        }
+        let redemption = &mut state.redemptions[index];
+        redemption.status = status;
+        redemption.updated_at = at;
+        let settled = redemption.clone();
+        state.push_audit(audit.clone());
+        ready(Ok(settled))
+    }
+
+    fn create_schedule<'a>(&'a self, new: &'a NewSchedule) -> BoxFuture<'a, StoreResult<Schedule>> {
+        let mut state = self.state();
+        state.last_schedule_id += 1;
+        let schedule = Schedule {
+            id: ScheduleId(state.last_schedule_id),
+            def: new.def.clone(),
+            paused: new.paused,
+            next_run: new.next_run,
+            last_run: None,
+            created_at: new.at,
+            updated_at: new.at,
+            updated_by: new.by.clone(),
+        };
+        state.schedules.insert(schedule.id, schedule.clone());
+        state.push_audit(change_audit(&schedule, ScheduleChange::Create, &new.by, new.at, new.detail.clone()));
+        ready(Ok(schedule))
+    }
+
+    fn update_schedule<'a>(&'a self, id: ScheduleId, update: &'a ScheduleUpdate) -> BoxFuture<'a, StoreResult<Schedule>> {
+        let mut state = self.state();
+        let Some(schedule) = state.schedules.get_mut(&id) else {
+            return ready(Err(StoreError::NotFound(format!("schedule {id}"))));
+        };
+        schedule.def = update.def.clone();
+        schedule.paused = update.paused;
+        schedule.next_run = update.next_run;
+        schedule.updated_at = update.at;
+        schedule.updated_by = update.by.clone();
+        let schedule = schedule.clone();
+        state.push_audit(change_audit(&schedule, update.change, &update.by, update.at, update.detail.clone()));
+        ready(Ok(schedule))
+    }
+
+    fn delete_schedule<'a>(&'a self, id: ScheduleId, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Schedule>> {
+        let mut state = self.state();
+        let Some(schedule) = state.schedules.remove(&id) else {
+            return ready(Err(StoreError::NotFound(format!("schedule {id}"))));
+        };
+        state.push_audit(change_audit(&schedule, ScheduleChange::Delete, by, at, None));
+        ready(Ok(schedule))
+    }
+
+    fn get_schedule(&self, id: ScheduleId) -> BoxFuture<'_, StoreResult<Option<Schedule>>> {
+        ready(Ok(self.state().schedules.get(&id).cloned()))
+    }
+
+    fn list_schedules(&self) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        ready(Ok(self.state().schedules.values().cloned().collect()))
+    }
+
+    fn due_schedules(&self, until: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        let state = self.state();
+        let mut due: Vec<Schedule> =
+            state.schedules.values().filter(|s| !s.paused && s.next_run.is_some_and(|t| t <= until)).cloned().collect();
+        due.sort_by_key(|s| (s.next_run, s.id));
+        due.truncate(limit as usize);
+        ready(Ok(due))
+    }
+
+    fn record_schedule_run<'a>(&'a self, id: ScheduleId, run: &'a ScheduleRun) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let Some(schedule) = state.schedules.get_mut(&id).filter(|s| s.next_run == Some(run.expected)) else {
+            return ready(Ok(false));
+        };
+        if run.ran.is_some() {
+            schedule.last_run = run.ran;
+        }
+        schedule.next_run = run.next_run;
+        for entry in &run.audit {
+            state.push_audit(entry.clone());
+        }
+        ready(Ok(true))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -68,3 +68,19 @@ pub struct LeaderboardRow {
     pub balance: i64,
     pub earned: i64,
 }
+
+/// The item a make-up card (补签卡) is kept as in a member's inventory.
+pub const MAKEUP_CARD: &str = "makeup_card";
+
+/// A change of how many of an item (e.g. make-up cards) a member holds; the count is the sum
+/// of the changes, like points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemChange {
+    /// Unique and deterministic, like a ledger entry's.
+    pub id: String,
+    pub connector: ConnectorId,
+    pub member: MemberId,
+    pub item: String,
+    pub delta: i64,
+    pub time: DateTime<Utc>,
+}

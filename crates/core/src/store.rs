@@ -29,7 +29,9 @@ use crate::event::Event;
 use crate::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
-use crate::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
+use crate::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
+use crate::schedule::{NewSchedule, Schedule, ScheduleId, ScheduleRun, ScheduleUpdate};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
 
@@ -362,6 +364,77 @@ pub trait Store: Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> BoxFuture<'a, StoreResult<u32>>;
+
+    /// How many of `item` a member holds (the sum of their item changes; never negative).
+    fn inventory<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId, item: &'a str) -> BoxFuture<'a, StoreResult<u32>>;
+
+    // --- points shop ---
+
+    /// Creates or replaces an item (by id), with its audit row.
+    fn save_shop_item<'a>(&'a self, item: &'a ShopItem, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every item, by id.
+    fn shop_items(&self) -> BoxFuture<'_, StoreResult<Vec<ShopItem>>>;
+
+    fn shop_item<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ShopItem>>>;
+
+    /// Redeems in one transaction: the item must exist, be enabled and in stock (stock goes
+    /// down by one), the debit must be covered (`debit.amount` is `-cost`), then the
+    /// redemption, its fulfilment task (goods) or inventory change (make-up cards) and the
+    /// audit row are written. A refusal changes nothing and says why (`Ok(Err(refusal))`).
+    fn redeem<'a>(
+        &'a self,
+        redemption: &'a Redemption,
+        debit: &'a LedgerEntry,
+        task: Option<&'a StaffTask>,
+        item_change: Option<&'a ItemChange>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Result<Redemption, Refusal>>>;
+
+    /// Redemptions, newest first, optionally with one status.
+    fn list_redemptions(&self, status: Option<RedemptionStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Redemption>>>;
+
+    /// Marks a pending redemption fulfilled or cancelled, with its audit row; cancelling
+    /// refunds with `refund` (a positive ledger entry) and puts the item back in stock.
+    /// `Conflict` when it is no longer pending; `NotFound` for an unknown id.
+    fn settle_redemption<'a>(
+        &'a self,
+        id: &'a str,
+        status: RedemptionStatus,
+        refund: Option<&'a LedgerEntry>,
+        at: DateTime<Utc>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Redemption>>;
+
+    // --- schedules ---
+
+    /// Saves a new schedule (the store numbers it: 1, 2, 3…) and, in the same transaction,
+    /// its audit row ([`crate::schedule::change_audit`], kind `schedule.create`).
+    fn create_schedule<'a>(&'a self, new: &'a NewSchedule) -> BoxFuture<'a, StoreResult<Schedule>>;
+
+    /// Replaces a schedule's definition, paused flag and next run (its last run and creation
+    /// time stay), with its audit row (kind `schedule.<change>`), in one transaction.
+    /// [`StoreError::NotFound`] for an unknown id.
+    fn update_schedule<'a>(&'a self, id: ScheduleId, update: &'a ScheduleUpdate) -> BoxFuture<'a, StoreResult<Schedule>>;
+
+    /// Deletes a schedule, with its audit row (kind `schedule.delete`), in one transaction,
+    /// and returns it as it was. [`StoreError::NotFound`] for an unknown id.
+    fn delete_schedule<'a>(&'a self, id: ScheduleId, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Schedule>>;
+
+    fn get_schedule(&self, id: ScheduleId) -> BoxFuture<'_, StoreResult<Option<Schedule>>>;
+
+    /// Every schedule, by id.
+    fn list_schedules(&self) -> BoxFuture<'_, StoreResult<Vec<Schedule>>>;
+
+    /// Schedules not paused whose next run is at or before `until`, soonest first (ties:
+    /// by id).
+    fn due_schedules(&self, until: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Schedule>>>;
+
+    /// Records a handled run: `last_run` becomes `run.ran` (when set) and `next_run`
+    /// becomes `run.next_run`, with `run.audit`, in one transaction — but only while the
+    /// stored next run still equals `run.expected`. Returns whether it applied (`false`
+    /// also for an unknown or deleted schedule).
+    fn record_schedule_run<'a>(&'a self, id: ScheduleId, run: &'a ScheduleRun) -> BoxFuture<'a, StoreResult<bool>>;
 
     /// Flushes and closes; called once on shutdown.
     fn close(&self) -> BoxFuture<'_, ()>;

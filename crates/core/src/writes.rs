@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::faq::FaqAnswer;
-use crate::points::{CheckIn, LedgerEntry};
+use crate::points::{CheckIn, ItemChange, LedgerEntry};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -15,6 +15,8 @@ pub enum StateWrite {
     Points(LedgerEntry),
     /// A check-in; a second one for the same group, member and day is skipped.
     CheckIn(CheckIn),
+    /// A change of a member's inventory (make-up cards…).
+    Item(ItemChange),
     /// An auto-reply given: a hit for its FAQ entry, and the start of its cooldowns.
     FaqAnswer(FaqAnswer),
 }

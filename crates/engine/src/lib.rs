@@ -4,9 +4,11 @@
 //! - [`analysis`] — the shared per-event analysis.
 //! - [`planner`] — actions against capabilities; the rest become staff tasks.
 //! - [`rulebook`] — templates and group bindings; [`versions`] saves and rolls them back.
+//! - [`shop`] — the points shop and manual points (commands and the API share it).
 //! - [`problems`] — precise, located errors for operator-written TOML.
 //! - `pipeline` — one event through the rules to a committed decision.
 //! - `dispatcher` — events of one group in order, groups in parallel.
+//! - [`scheduler`] — time-based work (scheduled posts…) as `Tick` events; [`Engine::run_due`].
 //!
 //! [`Engine::start`] wires it up; [`Engine::submit`] is the one way events come in.
 
@@ -20,6 +22,8 @@ pub mod planner;
 pub mod problems;
 pub mod rulebook;
 pub mod rules;
+pub mod shop;
+pub mod scheduler;
 pub mod versions;
 
 use std::collections::HashMap;
@@ -89,6 +93,8 @@ pub(crate) struct Core {
     /// one per message.
     groups: Mutex<HashMap<GroupKey, GroupRecord>>,
     pub(crate) tools: RuleTools,
+    /// Bumped when due work may have changed (a schedule saved), to wake the scheduler loop.
+    pub(crate) scheduler_wake: watch::Sender<u64>,
 }
 
 /// How stale a group's `last_seen` may get before it is written again.
@@ -154,6 +160,7 @@ impl Engine {
             outbox_changed,
             groups: Mutex::default(),
             tools: RuleTools::default(),
+            scheduler_wake: watch::channel(0).0,
         });
         let corrections = core.store.list_corrections().await?;
         if !corrections.is_empty() {

@@ -19,6 +19,7 @@ use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
 use crate::rules::auto_reply::{self, AutoReplySettings, CompiledFaq};
 use crate::rules::moderate::{self, ModerationSettings};
+use crate::rules::points::{self, CheckInSettings, LevelSettings, PointsSettings};
 use crate::rules::welcome::{self, WelcomeSettings};
 
 /// The template every group gets unless bound to another.
@@ -54,6 +55,12 @@ pub struct TemplateSettings {
     pub moderation: ModerationSettings,
     /// Welcome newcomers.
     pub welcome: WelcomeSettings,
+    /// Daily check-in (签到/打卡) with streaks and make-up cards.
+    pub check_in: CheckInSettings,
+    /// Points for taking part, and the shop and balance commands.
+    pub points: PointsSettings,
+    /// Levels (等级) by points earned.
+    pub levels: LevelSettings,
     /// Answer the usual questions (FAQ) automatically.
     pub auto_reply: AutoReplySettings,
 }
@@ -83,6 +90,9 @@ impl TemplateSettings {
             timezone: DEFAULT_TIMEZONE.into(),
             moderation: ModerationSettings::builtin(locale),
             welcome: WelcomeSettings::builtin(locale),
+            check_in: CheckInSettings::builtin(locale),
+            points: PointsSettings::builtin(locale),
+            levels: LevelSettings::builtin(locale),
             auto_reply: AutoReplySettings::builtin(locale),
         }
     }
@@ -234,6 +244,9 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
         ));
     }
     problems.extend(welcome::validate(&settings.welcome, &under("welcome")));
+    problems.extend(points::settings::validate_check_in(&settings.check_in, &under("check_in")));
+    problems.extend(points::settings::validate_points(&settings.points, &under("points")));
+    problems.extend(points::settings::validate_levels(&settings.levels, &under("levels")));
     problems.extend(auto_reply::settings::validate(&settings.auto_reply, &under("auto_reply")));
     problems
 }

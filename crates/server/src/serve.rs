@@ -1,7 +1,8 @@
 //! Wiring and graceful shutdown: store → connectors → engine → outbox loops → HTTP.
 //!
 //! Shutdown order matters, and is this: stop accepting connections and let in-flight
-//! requests finish (long polls answer at once); stop the engine (queued events finish and
+//! requests finish (long polls answer at once); stop the scheduler (a run in progress is
+//! finished and recorded, so none is half-submitted); stop the engine (queued events finish and
 //! are committed); stop the outbox loops (each finishes the action in hand; the rest stay
 //! persisted for the next start); close the store.
 
@@ -139,6 +140,10 @@ pub async fn run(
         stopped.clone(),
     ));
     workers.spawn(reload_rulebook(engine.clone(), stopped.clone()));
+    // Time-based work (scheduled posts…) as ticks; stopped before the engine so no run is cut
+    // in half (a half-submitted run would be redone at the next start anyway: ticks dedupe).
+    let (scheduler_stop, scheduler_stopped) = watch::channel(false);
+    let scheduler = tokio::spawn(qunzhu_engine::scheduler::run(engine.clone(), scheduler_stopped));
     let (ingest_done, ingest_stop) = watch::channel(false);
     let ingest = tokio::spawn(ingest_events(engine.clone(), incoming, ingest_stop));
     let mut app_routes = Vec::new();
@@ -206,6 +211,10 @@ pub async fn run(
         })
         .await;
 
+    scheduler_stop.send_replace(true);
+    if let Err(error) = scheduler.await {
+        warn!(%error, "the scheduler ended abnormally");
+    }
     // Connections are closed; what they delivered is queued: let it reach the engine.
     ingest_done.send_replace(true);
     if tokio::time::timeout(Duration::from_secs(10), ingest).await.is_err() {

@@ -5,8 +5,9 @@
 //! - [`sqlite`] — [`SqliteStore`]: one WAL-mode file, the default for one machine.
 //! - [`postgres`] — [`PostgresStore`]: the shared store when qunzhu grows past one machine.
 //! - `points`, `writes` — SQL written once for both backends (tables whose times are BIGINT
-//!   microseconds in each): the points ledger and check-ins, and the dispatch of a commit's
+//!   microseconds in each): the points ledger and check-ins, the shop and inventories, and the dispatch of a commit's
 //!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
+//! - `schedules` — scheduled posts (migration `0005_schedules`), written the same way.
 //! - `content`, `faq` — the content library and auto-reply state, their SQL written once for
 //!   both backends (a macro per file, instantiated for SQLite and PostgreSQL).
 //! - `common` — codecs and the state transitions both backends share with the reference
@@ -25,6 +26,8 @@ use thiserror::Error;
 
 mod common;
 mod points;
+mod shop;
+mod schedules;
 mod writes;
 mod content;
 mod faq;

@@ -11,6 +11,11 @@
 //!   skip seq 6 forever.
 
 use crate::points::postgres as points;
+use crate::shop::postgres as shop;
+use qunzhu_core::points::ItemChange;
+use qunzhu_core::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
+use crate::schedules::postgres as schedules;
+use qunzhu_core::schedule::{change_audit, NewSchedule, Schedule, ScheduleChange, ScheduleId, ScheduleRun, ScheduleUpdate};
 use qunzhu_core::points::{CheckIn, LeaderboardRow, LedgerEntry, PointsBalance};
 use chrono::NaiveDate;
 use std::time::Duration;
@@ -1182,6 +1187,126 @@ impl Store for PostgresStore {
 
     fn count_check_ins<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, from: NaiveDate, to: NaiveDate) -> BoxFuture<'a, StoreResult<u32>> {
         Box::pin(points::count_check_ins(&self.pool, group, member, from, to))
+    }
+
+    fn inventory<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId, item: &'a str) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(shop::inventory(&self.pool, connector, member, item))
+    }
+
+    fn save_shop_item<'a>(&'a self, item: &'a ShopItem, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            shop::save_item(&mut tx, item).await?;
+            insert_audit(&mut tx, audit).await?;
+            tx.commit().await.map_err(backend)
+        })
+    }
+
+    fn shop_items(&self) -> BoxFuture<'_, StoreResult<Vec<ShopItem>>> {
+        Box::pin(shop::items(&self.pool))
+    }
+
+    fn shop_item<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ShopItem>>> {
+        Box::pin(shop::item(&self.pool, id))
+    }
+
+    fn redeem<'a>(
+        &'a self,
+        redemption: &'a Redemption,
+        debit: &'a LedgerEntry,
+        task: Option<&'a StaffTask>,
+        item_change: Option<&'a ItemChange>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Result<Redemption, Refusal>>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let outcome = shop::redeem(&mut tx, redemption, debit, item_change).await?;
+            if outcome.is_ok() {
+                if let Some(task) = task {
+                    insert_task(&mut tx, task).await?;
+                }
+                insert_audit(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn list_redemptions(&self, status: Option<RedemptionStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Redemption>>> {
+        Box::pin(shop::redemptions(&self.pool, status, limit))
+    }
+
+    fn settle_redemption<'a>(
+        &'a self,
+        id: &'a str,
+        status: RedemptionStatus,
+        refund: Option<&'a LedgerEntry>,
+        at: DateTime<Utc>,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<Redemption>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let settled = shop::settle(&mut tx, id, status, refund, at).await?;
+            insert_audit(&mut tx, audit).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(settled)
+        })
+    }
+
+    fn create_schedule<'a>(&'a self, new: &'a NewSchedule) -> BoxFuture<'a, StoreResult<Schedule>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let schedule = schedules::insert(&mut tx, new).await?;
+            insert_audit(&mut tx, &change_audit(&schedule, ScheduleChange::Create, &new.by, new.at, new.detail.clone())).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(schedule)
+        })
+    }
+
+    fn update_schedule<'a>(&'a self, id: ScheduleId, update: &'a ScheduleUpdate) -> BoxFuture<'a, StoreResult<Schedule>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let schedule = schedules::update(&mut tx, id, update).await?;
+            insert_audit(&mut tx, &change_audit(&schedule, update.change, &update.by, update.at, update.detail.clone())).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(schedule)
+        })
+    }
+
+    fn delete_schedule<'a>(&'a self, id: ScheduleId, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Schedule>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let schedule = schedules::delete(&mut tx, id).await?;
+            insert_audit(&mut tx, &change_audit(&schedule, ScheduleChange::Delete, by, at, None)).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(schedule)
+        })
+    }
+
+    fn get_schedule(&self, id: ScheduleId) -> BoxFuture<'_, StoreResult<Option<Schedule>>> {
+        Box::pin(schedules::get(&self.pool, id))
+    }
+
+    fn list_schedules(&self) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        Box::pin(schedules::list(&self.pool))
+    }
+
+    fn due_schedules(&self, until: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Schedule>>> {
+        Box::pin(schedules::due(&self.pool, until, limit))
+    }
+
+    fn record_schedule_run<'a>(&'a self, id: ScheduleId, run: &'a ScheduleRun) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut tx = self.write().await?;
+            let applied = schedules::record_run(&mut tx, id, run).await?;
+            if applied {
+                for entry in &run.audit {
+                    insert_audit(&mut tx, entry).await?;
+                }
+            }
+            tx.commit().await.map_err(backend)?;
+            Ok(applied)
+        })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

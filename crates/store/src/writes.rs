@@ -13,6 +13,9 @@ macro_rules! dispatch {
                         crate::points::$backend::insert_entry(conn, entry).await?;
                     }
                     StateWrite::CheckIn(check_in) => crate::points::$backend::insert_check_in(conn, check_in).await?,
+                    StateWrite::Item(change) => {
+                        crate::shop::$backend::insert_item_change(conn, change).await?;
+                    }
                     StateWrite::FaqAnswer(answer) => crate::faq::$backend::record_answer(conn, answer).await?,
                 }
                 Ok(())

@@ -6,6 +6,8 @@
 pub mod auto_reply;
 pub mod content;
 pub mod moderate;
+pub mod points;
+pub mod schedule;
 pub mod template_text;
 pub mod welcome;
 
@@ -122,16 +124,22 @@ pub enum RuleError {
 pub enum Rule {
     Moderate,
     Welcome,
+    Points,
+    Schedule,
+    /// Last: a command another rule answered (and suppressed replies for) is not also an
+    /// FAQ question.
     AutoReply,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::AutoReply];
+    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::AutoReply];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
             Self::Welcome => "welcome",
+            Self::Points => "points",
+            Self::Schedule => "schedule",
             Self::AutoReply => "auto_reply",
         }
     }
@@ -142,6 +150,8 @@ impl Rule {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
             Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Points => points::evaluate(cx).await,
+            Self::Schedule => schedule::evaluate(cx).await,
             Self::AutoReply => auto_reply::evaluate(cx).await,
         }
     }

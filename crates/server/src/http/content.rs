@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ProblemBody};
-use super::moderation::{actor, body, group_key, invalid, limit, query, required};
+use super::input::{actor, body, group_key, invalid, limit, query, required};
 
 /// Longest question `faq/test` takes, in characters.
 const MAX_QUESTION_CHARS: usize = 2_000;

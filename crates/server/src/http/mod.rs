@@ -4,6 +4,8 @@
 //! - [`admin`] — `/api/v1/tasks`, `/api/v1/audit`, `/api/v1/groups`, `/api/v1/rulebook…`.
 //! - [`moderation`] — `/api/v1/violations…`, `/api/v1/blacklist…`, `/api/v1/corrections`,
 //!   `/api/v1/moderate/check`.
+//! - [`schedules`] — `/api/v1/schedules…` (scheduled posts, preview, pause/resume) and
+//!   `/api/v1/groups/{connector}/{group}/announcement`.
 //! - [`content`] — `/api/v1/content…` (the content library), `/api/v1/faq/stats`,
 //!   `/api/v1/faq/test`.
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
@@ -16,8 +18,11 @@ pub mod admin;
 pub mod bridge;
 pub mod content;
 pub mod error;
-pub mod moderation;
+mod input;
+mod moderation;
+mod points;
 pub mod sandbox;
+pub mod schedules;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +30,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use qunzhu_connectors::HealthReport;
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::sandbox::SandboxConnector;
@@ -133,6 +138,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/corrections", post(moderation::add_correction))
         .route("/api/v1/moderate/check", post(moderation::check));
+    let schedule_routes = Router::new()
+        .route("/api/v1/schedules", get(schedules::list).post(schedules::create))
+        .route(
+            "/api/v1/schedules/{id}",
+            get(schedules::get).put(schedules::update).delete(schedules::delete),
+        )
+        .route("/api/v1/schedules/{id}/pause", post(schedules::pause))
+        .route("/api/v1/schedules/{id}/resume", post(schedules::resume))
+        .route("/api/v1/schedules/{id}/preview", get(schedules::preview))
+        .route(
+            "/api/v1/groups/{connector}/{group}/announcement",
+            post(schedules::set_announcement),
+        );
+    let points_routes = Router::new()
+        .route("/api/v1/points/{connector}/leaderboard", get(points::leaderboard))
+        .route("/api/v1/points/{connector}/{member}", get(points::member_points).post(points::grant))
+        .route("/api/v1/check-ins/{connector}/{group}", get(points::check_ins))
+        .route("/api/v1/shop/items", get(points::items))
+        .route("/api/v1/shop/items/{id}", put(points::put_item))
+        .route("/api/v1/shop/redeem", post(points::redeem_for))
+        .route("/api/v1/shop/redemptions", get(points::redemptions))
+        .route("/api/v1/shop/redemptions/{id}/fulfil", post(points::fulfil))
+        .route("/api/v1/shop/redemptions/{id}/cancel", post(points::cancel));
     let content_routes = Router::new()
         .route("/api/v1/content", get(content::list).post(content::create))
         .route(
@@ -149,6 +177,8 @@ pub fn router(state: AppState) -> Router {
         .merge(bridge_routes)
         .merge(admin_routes)
         .merge(moderation_routes)
+        .merge(schedule_routes)
+        .merge(points_routes)
         .merge(content_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
