@@ -13,6 +13,8 @@
 //! - [`shop`] — the points shop: items, redemptions.
 //! - [`schedule`] — scheduled posts: definitions, targets, runs.
 //! - [`writes`] — [`StateWrite`]: records rules decide, committed with their event.
+//! - [`content`] — the content library (素材库): texts, images, links with tags.
+//! - [`faq`] — auto-reply cooldowns and hit statistics.
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
@@ -22,7 +24,9 @@ pub mod action;
 pub mod audit;
 pub mod clock;
 pub mod connector;
+pub mod content;
 pub mod event;
+pub mod faq;
 pub mod ids;
 pub mod lottery;
 pub mod memory;

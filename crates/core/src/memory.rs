@@ -8,6 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::content::{content_audit, ContentChange, ContentDraft, ContentItem};
+use crate::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
+
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, PlatformEventId, TaskId};
@@ -25,6 +28,9 @@ use crate::schedule::{change_audit, NewSchedule, Schedule, ScheduleChange, Sched
 use crate::signup::{Signup, SignupEntry, SignupStatus};
 use crate::task::{StaffTask, TaskStatus};
 use crate::writes::StateWrite;
+
+/// (template, entry, group, local day) of a hit count; its value is (hits, last hit).
+type FaqHitKey = (String, String, GroupKey, NaiveDate);
 
 #[derive(Default)]
 struct State {
@@ -48,6 +54,12 @@ struct State {
     redemptions: Vec<Redemption>,
     schedules: BTreeMap<ScheduleId, Schedule>,
     last_schedule_id: i64,
+    content: BTreeMap<i64, ContentItem>,
+    /// The highest content id ever given (ids are never reused).
+    content_last_id: i64,
+    faq_hits: BTreeMap<FaqHitKey, (u64, DateTime<Utc>)>,
+    /// (group, entry, member) → (last answer's id, its time).
+    faq_last: HashMap<(GroupKey, String, MemberId), (String, DateTime<Utc>)>,
     giveaways: giveaways::Giveaways,
 }
 
@@ -104,9 +116,22 @@ impl State {
                     self.items.push(change.clone());
                 }
             }
+            StateWrite::FaqAnswer(answer) => self.record_faq_answer(answer),
             // Applied all or nothing before the rest of the commit (they may be refused).
             StateWrite::Signup(_) | StateWrite::Lottery(_) => {}
         }
+    }
+
+    fn record_faq_answer(&mut self, answer: &FaqAnswer) {
+        let last = (answer.group.clone(), answer.entry.clone(), answer.member.clone());
+        if self.faq_last.get(&last).is_some_and(|(id, _)| id == &answer.id) {
+            return;
+        }
+        self.faq_last.insert(last, (answer.id.clone(), answer.at));
+        let key = (answer.template.clone(), answer.entry.clone(), answer.group.clone(), answer.day);
+        let count = self.faq_hits.entry(key).or_insert((0, answer.at));
+        count.0 += 1;
+        count.1 = answer.at;
     }
 
     fn inventory(&self, connector: &ConnectorId, member: &MemberId, item: &str) -> u32 {
@@ -884,5 +909,83 @@ impl Store for MemoryStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         ready(())
+    }
+
+    fn content_create<'a>(&'a self, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        let mut state = self.state();
+        state.content_last_id += 1;
+        let item = draft.created(state.content_last_id);
+        state.content.insert(item.id, item.clone());
+        state.push_audit(content_audit(ContentChange::Created, &item, &draft.by, draft.at));
+        ready(Ok(item))
+    }
+
+    fn content_update<'a>(&'a self, id: i64, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        let mut state = self.state();
+        let Some(existing) = state.content.get(&id) else {
+            return ready(Err(StoreError::NotFound(format!("content item #{id}"))));
+        };
+        let item = draft.applied_to(existing);
+        state.content.insert(id, item.clone());
+        state.push_audit(content_audit(ContentChange::Updated, &item, &draft.by, draft.at));
+        ready(Ok(item))
+    }
+
+    fn content_get(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<ContentItem>>> {
+        ready(Ok(self.state().content.get(&id).cloned()))
+    }
+
+    fn content_list<'a>(&'a self, tag: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<ContentItem>>> {
+        let state = self.state();
+        let items = state
+            .content
+            .values()
+            .rev()
+            .filter(|item| tag.is_none_or(|t| item.tags.iter().any(|x| x == t)))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        ready(Ok(items))
+    }
+
+    fn content_delete<'a>(&'a self, id: i64, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let Some(item) = state.content.remove(&id) else { return ready(Ok(false)) };
+        state.push_audit(content_audit(ContentChange::Deleted, &item, by, at));
+        ready(Ok(true))
+    }
+
+    fn faq_last_answers<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        entry: &'a str,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>> {
+        let state = self.state();
+        let in_group = state.faq_last.iter().filter(|((g, e, _), _)| g == group && e == entry).map(|(_, (_, at))| *at).max();
+        let to_member = state.faq_last.get(&(group.clone(), entry.to_owned(), member.clone())).map(|(_, at)| *at);
+        ready(Ok(FaqLastAnswers { in_group, to_member }))
+    }
+
+    fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {
+        let state = self.state();
+        let mut counts: Vec<FaqHitCount> = state
+            .faq_hits
+            .iter()
+            .map(|((template, entry, group, day), (hits, last_at))| FaqHitCount {
+                template: template.clone(),
+                entry: entry.clone(),
+                group: group.clone(),
+                day: *day,
+                hits: *hits,
+                last_at: *last_at,
+            })
+            .filter(|count| filter.admits(count))
+            .collect();
+        counts.sort_by(|a, b| {
+            b.day.cmp(&a.day).then_with(|| a.template.cmp(&b.template)).then_with(|| a.entry.cmp(&b.entry)).then_with(|| a.group.cmp(&b.group))
+        });
+        counts.truncate(limit as usize);
+        ready(Ok(counts))
     }
 }

@@ -24,7 +24,9 @@ use thiserror::Error;
 
 use crate::action::Action;
 use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::content::{ContentDraft, ContentItem};
 use crate::event::Event;
+use crate::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
 use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
@@ -499,4 +501,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// Flushes and closes; called once on shutdown.
     fn close(&self) -> BoxFuture<'_, ()>;
+
+    // --- content library (素材库) ---
+
+    /// Creates an item with the next id and, in the same transaction, its audit row
+    /// ([`content_audit`](crate::content::content_audit) `Created`). Tags are stored cleaned
+    /// ([`ContentDraft::clean_tags`]).
+    fn content_create<'a>(&'a self, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>>;
+
+    /// Replaces an item's title, body and tags (author and creation time stay) and writes its
+    /// audit row (`Updated`) in the same transaction. [`StoreError::NotFound`] for an unknown id.
+    fn content_update<'a>(&'a self, id: i64, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>>;
+
+    fn content_get(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<ContentItem>>>;
+
+    /// Items, newest (highest id) first, optionally only those carrying `tag` (exact match).
+    fn content_list<'a>(&'a self, tag: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<ContentItem>>>;
+
+    /// Deletes an item with its audit row (`Deleted`, actor `by`) in one transaction; `false`
+    /// (and no audit row) when there was none. Ids are never reused.
+    fn content_delete<'a>(&'a self, id: i64, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>>;
+
+    // --- auto-reply (FAQ) ---
+
+    /// When `entry` last answered anyone in `group`, and last answered `member` there (as
+    /// recorded by [`StateWrite::FaqAnswer`]s).
+    fn faq_last_answers<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        entry: &'a str,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>>;
+
+    /// Hit counts (one per [`StateWrite::FaqAnswer`]) passing `filter`, newest day first, then by template, entry and group.
+    fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>>;
 }

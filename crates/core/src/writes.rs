@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::faq::FaqAnswer;
 use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
 use crate::signup::SignupWrite;
@@ -18,6 +19,8 @@ pub enum StateWrite {
     CheckIn(CheckIn),
     /// A change of a member's inventory (make-up cards…).
     Item(ItemChange),
+    /// An auto-reply given: a hit for its FAQ entry, and the start of its cooldowns.
+    FaqAnswer(FaqAnswer),
     /// A change to a sign-up list (接龙); see [`SignupWrite`] for which are refused.
     Signup(SignupWrite),
     /// A change to a lottery (抽奖); see [`LotteryWrite`] for which are refused.

@@ -33,6 +33,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         analysis: &analysis,
         settings: &resolved.settings,
         template: &resolved.template,
+        faq: &resolved.faq,
         group: &group,
         member: member.as_ref(),
         capabilities,

@@ -35,13 +35,35 @@ fn rows(root: &Value, schema: &Value, defaults: &Value, prefix: &str, out: &mut 
             rows(root, property, &default, &path, out);
             continue;
         }
-        let meaning = own.or_else(|| property.get("description").and_then(Value::as_str)).unwrap_or("").replace('\n', " ");
+        let meaning = own.or_else(|| property.get("description").and_then(Value::as_str)).unwrap_or("").replace('\n', " ").replace('|', "\\|");
+        // A table of entries by id (e.g. FAQ entries): the ids the built-in template has, then
+        // one row per field of an entry, under `<id>`, with the entry type's defaults.
+        let entry = property.get("additionalProperties").map(|e| resolve(root, e)).filter(|e| e.get("properties").is_some());
+        if let Some(entry) = entry {
+            let ids: Vec<&str> = default.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+            let shown = if ids.is_empty() { "none".to_owned() } else { format!("built-in: {}", ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")) };
+            out.push_str(&format!("| `{path}.<id>` | {shown} | {meaning} |\n"));
+            rows(root, entry, &field_defaults(root, entry), &format!("{path}.<id>"), out);
+            continue;
+        }
         let shown = match &default {
             Value::String(s) => format!("`{}`", s.replace('\n', "\\n").replace('|', "\\|")),
             other => format!("`{}`", other.to_string().replace('|', "\\|")),
         };
         out.push_str(&format!("| `{path}` | {shown} | {meaning} |\n"));
     }
+}
+
+/// The defaults a type's schema states for its fields, as one object.
+fn field_defaults(root: &Value, schema: &Value) -> Value {
+    let fields = resolve(root, schema).get("properties").and_then(Value::as_object);
+    Value::Object(
+        fields
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, property)| property.get("default").map(|d| (key.clone(), d.clone())))
+            .collect(),
+    )
 }
 
 /// Follows a `$ref` (and a one-element `allOf`) to the schema it names.
@@ -65,7 +87,15 @@ mod tests {
     #[test]
     fn reference_lists_every_setting_with_its_meaning() {
         let page = markdown();
-        for key in ["`rules_text`", "`welcome.text`", "`moderation.ladder`", "`moderation.allow_words`", "`moderation.spam_threshold`"] {
+        for key in [
+            "`rules_text`",
+            "`welcome.text`",
+            "`moderation.ladder`",
+            "`moderation.allow_words`",
+            "`moderation.spam_threshold`",
+            "`auto_reply.entries.<id>.triggers.similar`",
+            "`auto_reply.entries.<id>.cooldown_secs` | `60`",
+        ] {
             assert!(page.contains(key), "{key} missing from\n{page}");
         }
         assert!(page.lines().filter(|l| l.starts_with("| `")).all(|l| !l.ends_with("|  |")), "every key has a meaning:\n{page}");

@@ -17,6 +17,7 @@ use qunzhu_text::lexicon::{builtin_words, Category, LexiconMatcher};
 
 use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
+use crate::rules::auto_reply::{self, AutoReplySettings, CompiledFaq};
 use crate::rules::moderate::{self, ModerationSettings};
 use crate::rules::points::{self, CheckInSettings, LevelSettings, PointsSettings};
 use crate::rules::lottery::{self, LotterySettings};
@@ -62,6 +63,8 @@ pub struct TemplateSettings {
     pub points: PointsSettings,
     /// Levels (等级) by points earned.
     pub levels: LevelSettings,
+    /// Answer the usual questions (FAQ) automatically.
+    pub auto_reply: AutoReplySettings,
     /// Sign-up lists (接龙): started by a command or the API, joined by keyword, re-posted
     /// (throttled), closed when full or at their time.
     pub signup: SignupSettings,
@@ -97,6 +100,7 @@ impl TemplateSettings {
             check_in: CheckInSettings::builtin(locale),
             points: PointsSettings::builtin(locale),
             levels: LevelSettings::builtin(locale),
+            auto_reply: AutoReplySettings::builtin(locale),
             signup: SignupSettings::builtin(locale),
             lottery: LotterySettings::builtin(locale),
         }
@@ -252,6 +256,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(points::settings::validate_check_in(&settings.check_in, &under("check_in")));
     problems.extend(points::settings::validate_points(&settings.points, &under("points")));
     problems.extend(points::settings::validate_levels(&settings.levels, &under("levels")));
+    problems.extend(auto_reply::settings::validate(&settings.auto_reply, &under("auto_reply")));
     problems.extend(signup::settings::validate(&settings.signup, &under("signup")));
     problems.extend(lottery::settings::validate(&settings.lottery, &under("lottery")));
     problems
@@ -337,6 +342,8 @@ pub struct ResolvedSettings {
     pub settings: Arc<TemplateSettings>,
     /// The built-in lexicon plus the settings' custom words, minus their allow-words.
     pub matcher: Matcher,
+    /// The FAQ, compiled (its similar-question index is built on first use).
+    pub faq: Arc<CompiledFaq>,
 }
 
 /// The lexicon a group is checked against: the shared built-in one, or a template's own.
@@ -381,7 +388,8 @@ impl ResolvedSettings {
                 }
             }
         };
-        Self { template: template.to_owned(), settings: Arc::new(settings), matcher }
+        let faq = Arc::new(CompiledFaq::new(&settings.auto_reply));
+        Self { template: template.to_owned(), settings: Arc::new(settings), matcher, faq }
     }
 }
 

@@ -370,3 +370,25 @@ fn the_independent_python_verifier_agrees_with_the_draw() {
         assert!(!ok && out.contains("MISMATCH: recomputed winners"), "{out}");
     }
 }
+
+#[tokio::test]
+async fn a_sign_up_keyword_counts_towards_a_message_condition_and_neither_is_answered_by_the_faq() {
+    let h = Harness::new().await;
+    // An FAQ entry that would answer both keywords.
+    let mut book = h.engine.rulebook().rulebook.clone();
+    let mut faq: serde_json::Value = serde_json::to_value(&book.templates["default"].auto_reply).unwrap();
+    faq["quiet_hours"] = serde_json::json!("");
+    faq["entries"]["keywords"] = serde_json::json!({"triggers": {"exact": ["报名", "抽奖"]}, "answer": "FAQ 的回答"});
+    book.templates.get_mut("default").unwrap().auto_reply = serde_json::from_value(faq).unwrap();
+    h.engine.save_rulebook(book, "test", "faq on the keywords").await.unwrap();
+    let (lottery, _) = h.create(new_lottery(&["g1"], Some("抽奖"), Some(EntryCondition::Messages { at_least: 2 }))).await;
+    let faq_alone = h.say("g2", &member(2), "报名").await;
+    assert!(faq_alone.actions.iter().any(|a| a.rule == "auto_reply"), "the FAQ answers where no list is open: {:?}", faq_alone.actions);
+    h.engine.start_signup(&g("g1"), "周六羽毛球", None, None, "operator:alice").await.unwrap();
+    let joined = h.say("g1", &member(1), "报名").await;
+    assert!(joined.actions.iter().all(|a| a.rule == "signup"), "{:?}", joined.actions);
+    assert_eq!(h.store.lottery_message_count(&lottery.id, &"shop".into(), &"u1".into()).await.unwrap(), 1);
+    let entered = h.say("g1", &member(1), "抽奖").await;
+    assert!(entered.actions.iter().all(|a| a.rule == "lottery"), "{:?}", entered.actions);
+    assert_eq!(h.entrants(&lottery.id).await, ["u1"]);
+}

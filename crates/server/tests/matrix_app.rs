@@ -266,6 +266,17 @@ async fn story(version: &str) {
     let welcome = bob.wait_for(&room, "the welcome", |e| by(e, &bot) && mentions(e, &bob)).await;
     assert!(welcome["content"]["body"].as_str().is_some_and(|b| !b.is_empty()), "{welcome}");
 
+    // A check-in is answered with a reply that mentions the member and shows the points.
+    let check_in = bob.post(&room, "签到").await;
+    let answer = bob
+        .wait_for(&room, "the check-in answer", |e| {
+            by(e, &bot) && e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == check_in.as_str()
+        })
+        .await;
+    let body = answer["content"]["body"].as_str().unwrap_or_default();
+    assert!(body.contains("签到成功") && body.contains("+5 积分"), "{answer}");
+    assert!(mentions(&answer, &bob), "{answer}");
+
     // The creator is staff: an ad from them stays. Events of one room are handled in order,
     // so once bob's ad (posted after it) is dealt with, the creator's ad was judged too.
     let staff_ad = alice.post(&room, AD).await;
@@ -304,11 +315,11 @@ async fn story(version: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn room_v11_welcome_redact_warn_mute_kick_and_staff_exempt() {
+async fn room_v11_welcome_check_in_redact_warn_mute_kick_and_staff_exempt() {
     story("11").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn room_v12_welcome_redact_warn_mute_kick_and_the_creator_is_staff() {
+async fn room_v12_welcome_check_in_redact_warn_mute_kick_and_the_creator_is_staff() {
     story("12").await;
 }

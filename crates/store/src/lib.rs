@@ -8,6 +8,8 @@
 //!   microseconds in each): the points ledger and check-ins, the shop and inventories, and the dispatch of a commit's
 //!   [`StateWrite`](qunzhu_core::StateWrite)s. New tables follow this pattern.
 //! - `schedules` — scheduled posts (migration `0005_schedules`), written the same way.
+//! - `content`, `faq` — the content library and auto-reply state, their SQL written once for
+//!   both backends (a macro per file, instantiated for SQLite and PostgreSQL).
 //! - `signup`, `lottery` — sign-up lists (接龙) and lotteries (抽奖), the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
@@ -30,6 +32,8 @@ mod shop;
 mod schedules;
 mod signup;
 mod writes;
+mod content;
+mod faq;
 pub mod postgres;
 pub mod sqlite;
 

@@ -30,6 +30,8 @@ use sqlx::{PgConnection, QueryBuilder, Row, Transaction};
 use qunzhu_core::moderation::{
     BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus,
 };
+use qunzhu_core::content::{ContentDraft, ContentItem};
+use qunzhu_core::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use qunzhu_core::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion,
     OutboxEntry, RulebookVersion, Store,
@@ -861,7 +863,7 @@ fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains('\0') { text.replace('\0', "\u{FFFD}").into() } else { text.into() }
 }
 
-async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> StoreResult<()> {
+pub(crate) async fn insert_audit(conn: &mut PgConnection, entry: &NewAuditEntry) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit (time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -1366,5 +1368,42 @@ impl Store for PostgresStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.pool.close())
+    }
+
+    // --- content library (crate::content) ---
+
+    fn content_create<'a>(&'a self, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        Box::pin(async move { crate::content::postgres::create(self.write().await?, draft).await })
+    }
+
+    fn content_update<'a>(&'a self, id: i64, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        Box::pin(async move { crate::content::postgres::update(self.write().await?, id, draft).await })
+    }
+
+    fn content_get(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<ContentItem>>> {
+        Box::pin(crate::content::postgres::get(&self.pool, id))
+    }
+
+    fn content_list<'a>(&'a self, tag: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<ContentItem>>> {
+        Box::pin(crate::content::postgres::list(&self.pool, tag, limit))
+    }
+
+    fn content_delete<'a>(&'a self, id: i64, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move { crate::content::postgres::delete(self.write().await?, id, by, at).await })
+    }
+
+    // --- auto-reply (crate::faq) ---
+
+    fn faq_last_answers<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        entry: &'a str,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>> {
+        Box::pin(crate::faq::postgres::last_answers(&self.pool, group, entry, member))
+    }
+
+    fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {
+        Box::pin(crate::faq::postgres::stats(&self.pool, filter, limit))
     }
 }

@@ -29,6 +29,8 @@ use sqlx::{QueryBuilder, Row, SqliteConnection, Transaction};
 use qunzhu_core::moderation::{
     BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus,
 };
+use qunzhu_core::content::{ContentDraft, ContentItem};
+use qunzhu_core::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use qunzhu_core::store::{
     Accepted, ActionStatus, AttemptResult, BoxFuture, Commit, GroupRecord, NewRulebookVersion,
     OutboxEntry, RulebookVersion, Store,
@@ -857,7 +859,7 @@ async fn insert_task(conn: &mut SqliteConnection, task: &StaffTask) -> StoreResu
     Ok(())
 }
 
-async fn insert_audit(conn: &mut SqliteConnection, entry: &NewAuditEntry) -> StoreResult<()> {
+pub(crate) async fn insert_audit(conn: &mut SqliteConnection, entry: &NewAuditEntry) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit (time, actor, kind, connector, group_id, event_id, action_id, rule, summary, detail) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1363,5 +1365,42 @@ impl Store for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.close_impl())
+    }
+
+    // --- content library (crate::content) ---
+
+    fn content_create<'a>(&'a self, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        Box::pin(async move { crate::content::sqlite::create(self.write().await?, draft).await })
+    }
+
+    fn content_update<'a>(&'a self, id: i64, draft: &'a ContentDraft) -> BoxFuture<'a, StoreResult<ContentItem>> {
+        Box::pin(async move { crate::content::sqlite::update(self.write().await?, id, draft).await })
+    }
+
+    fn content_get(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<ContentItem>>> {
+        Box::pin(crate::content::sqlite::get(&self.pool, id))
+    }
+
+    fn content_list<'a>(&'a self, tag: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<ContentItem>>> {
+        Box::pin(crate::content::sqlite::list(&self.pool, tag, limit))
+    }
+
+    fn content_delete<'a>(&'a self, id: i64, by: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move { crate::content::sqlite::delete(self.write().await?, id, by, at).await })
+    }
+
+    // --- auto-reply (crate::faq) ---
+
+    fn faq_last_answers<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        entry: &'a str,
+        member: &'a MemberId,
+    ) -> BoxFuture<'a, StoreResult<FaqLastAnswers>> {
+        Box::pin(crate::faq::sqlite::last_answers(&self.pool, group, entry, member))
+    }
+
+    fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {
+        Box::pin(crate::faq::sqlite::stats(&self.pool, filter, limit))
     }
 }

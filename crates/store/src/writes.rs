@@ -16,6 +16,7 @@ macro_rules! dispatch {
                     StateWrite::Item(change) => {
                         crate::shop::$backend::insert_item_change(conn, change).await?;
                     }
+                    StateWrite::FaqAnswer(answer) => crate::faq::$backend::record_answer(conn, answer).await?,
                     StateWrite::Signup(write) => crate::signup::$backend::apply(conn, write).await?,
                     StateWrite::Lottery(write) => crate::lottery::$backend::apply(conn, write).await?,
                 }

@@ -11,6 +11,9 @@
 //! - [`qr`] — QR code payloads inside images.
 //! - [`analyze`] — all of the above for one message: a [`TextReport`].
 //! - [`classifier`] — the spam classifier.
+//!
+//! And for auto-replies: [`similar`] — does a message ask what an FAQ example asks
+//! (jieba words, synonyms, stop words, TF-IDF cosine over an inverted index).
 
 pub mod analyze;
 pub mod classifier;
@@ -18,6 +21,7 @@ pub mod detect;
 pub mod lexicon;
 pub mod normalize;
 pub mod qr;
+pub mod similar;
 
 pub use analyze::{TextReport, analyze};
 pub use detect::{ContactId, Detections, Evidence, Link, detect};

@@ -3,6 +3,8 @@
 //!
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
+pub mod auto_reply;
+pub mod content;
 pub mod lottery;
 pub mod moderate;
 pub mod points;
@@ -29,6 +31,8 @@ pub struct RuleContext<'a> {
     pub settings: &'a TemplateSettings,
     /// The name of the template the group uses.
     pub template: &'a str,
+    /// The group's FAQ, compiled once per rulebook (see [`auto_reply::CompiledFaq`]).
+    pub faq: &'a auto_reply::CompiledFaq,
     pub group: &'a GroupRecord,
     /// The acting member's record in this group, as it was before this event.
     pub member: Option<&'a MemberRecord>,
@@ -126,14 +130,19 @@ pub enum Rule {
     Welcome,
     Points,
     Schedule,
+    /// Lotteries (抽奖); after moderation, so spam never enters. Before sign-up lists: a
+    /// keyword a list took (and suppressed replies for) still counts as a message here.
+    Lottery,
     /// Sign-up lists (接龙); after moderation, so a deleted message never joins a list.
     Signup,
-    /// Lotteries (抽奖); after moderation, so spam never enters.
-    Lottery,
+    /// Last: a command another rule answered (and suppressed replies for) is not also an
+    /// FAQ question.
+    AutoReply,
 }
 
 impl Rule {
-    pub const ALL: &'static [Rule] = &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::Signup, Rule::Lottery];
+    pub const ALL: &'static [Rule] =
+        &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -141,6 +150,7 @@ impl Rule {
             Self::Welcome => "welcome",
             Self::Points => "points",
             Self::Schedule => "schedule",
+            Self::AutoReply => "auto_reply",
             Self::Signup => "signup",
             Self::Lottery => "lottery",
         }
@@ -154,6 +164,7 @@ impl Rule {
             Self::Welcome => Ok(welcome::evaluate(cx)),
             Self::Points => points::evaluate(cx).await,
             Self::Schedule => schedule::evaluate(cx).await,
+            Self::AutoReply => auto_reply::evaluate(cx).await,
             Self::Signup => signup::evaluate(cx).await,
             Self::Lottery => lottery::evaluate(cx).await,
         }

@@ -6,6 +6,8 @@
 //!   `/api/v1/moderate/check`.
 //! - [`schedules`] — `/api/v1/schedules…` (scheduled posts, preview, pause/resume) and
 //!   `/api/v1/groups/{connector}/{group}/announcement`.
+//! - [`content`] — `/api/v1/content…` (the content library), `/api/v1/faq/stats`,
+//!   `/api/v1/faq/test`.
 //! - [`signups`], [`lotteries`] — `/api/v1/signups…` (接龙) and `/api/v1/lotteries…` (抽奖).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
@@ -15,6 +17,7 @@
 
 pub mod admin;
 pub mod bridge;
+pub mod content;
 pub mod error;
 mod input;
 mod lotteries;
@@ -93,6 +96,9 @@ impl FromRef<AppState> for sandbox::SandboxState {
     }
 }
 
+/// Largest content-library request: a 2 MiB inline image, base64-encoded, with room to spare.
+const CONTENT_BODY_BYTES: usize = 3 * 1024 * 1024;
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let bridge_routes = Router::new()
@@ -158,6 +164,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/shop/redemptions", get(points::redemptions))
         .route("/api/v1/shop/redemptions/{id}/fulfil", post(points::fulfil))
         .route("/api/v1/shop/redemptions/{id}/cancel", post(points::cancel));
+    let content_routes = Router::new()
+        .route("/api/v1/content", get(content::list).post(content::create))
+        .route(
+            "/api/v1/content/{id}",
+            get(content::get)
+                .put(content::update)
+                .delete(content::delete),
+        )
+        .route("/api/v1/faq/stats", get(content::faq_stats))
+        .route("/api/v1/faq/test", post(content::faq_test))
+        .layer(DefaultBodyLimit::max(CONTENT_BODY_BYTES));
     let giveaway_routes = Router::new()
         .route("/api/v1/signups", get(signups::list).post(signups::start))
         .route("/api/v1/signups/{id}", get(signups::get))
@@ -174,6 +191,7 @@ pub fn router(state: AppState) -> Router {
         .merge(moderation_routes)
         .merge(schedule_routes)
         .merge(points_routes)
+        .merge(content_routes)
         .merge(giveaway_routes)
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)

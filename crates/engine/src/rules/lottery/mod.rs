@@ -142,6 +142,8 @@ async fn on_message(cx: &RuleContext<'_>, author: &Member, message: &Message) ->
         if lottery.keyword.as_deref().is_none_or(|k| fold(k) != said) {
             continue;
         }
+        // The keyword is this rule's: not also an FAQ question.
+        verdict.suppress_replies = true;
         if cx.store.lottery_entry(&lottery.id, &key.connector, &author.id).await?.is_some() {
             continue;
         }

@@ -136,7 +136,10 @@ pub async fn evaluate(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
     match &cx.event.kind {
         EventKind::MessagePosted { author, message } => {
             let Some(said) = classify(&cx.analysis.text, settings) else { return Ok(Verdict::none()) };
-            on_message(cx, author, message, said).await
+            let mut verdict = on_message(cx, author, message, said).await?;
+            // A command or keyword this rule acted on is not also an FAQ question.
+            verdict.suppress_replies = !verdict.proposals.is_empty() || !verdict.writes.is_empty();
+            Ok(verdict)
         }
         EventKind::Tick { job } => {
             let Some(id) = job.strip_prefix(JOB_PREFIX) else { return Ok(Verdict::none()) };
