@@ -35,11 +35,11 @@ if [[ "${CI:-}" == "true" ]]; then
 fi
 log "build cache: $CARGO_TARGET_DIR"
 # CI rebuilds from fresh clones: incremental state only piles up there, so it is off, and a
-# cache grown past 40 GB (stale test binaries of many commits) is emptied before building.
+# cache grown past 60 GB (stale test binaries of many commits) is emptied before building.
 if [[ "${CI:-}" == "true" ]]; then
     export CARGO_INCREMENTAL=0
     cache_kb="$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1 || echo 0)"
-    if (( ${cache_kb:-0} > 40 * 1024 * 1024 )); then
+    if (( ${cache_kb:-0} > 60 * 1024 * 1024 )); then
         log "build cache is $((cache_kb / 1024 / 1024)) GB; emptying it (the next build is a cold one)"
         rm -rf "${CARGO_TARGET_DIR:?}/debug" "${CARGO_TARGET_DIR:?}/release"
     fi
