@@ -30,6 +30,7 @@ pub mod faq;
 pub mod ids;
 pub mod lottery;
 pub mod memory;
+pub mod membership;
 pub mod moderation;
 pub mod points;
 pub mod shop;

@@ -988,4 +988,12 @@ impl Store for MemoryStore {
         counts.truncate(limit as usize);
         ready(Ok(counts))
     }
+
+    // --- membership ---
+
+    fn count_members<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<u32>> {
+        let state = self.state();
+        let count = state.members.values().filter(|m| &m.group == group && m.left_at.is_none()).count();
+        ready(u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("member count {count} is out of range"))))
+    }
 }

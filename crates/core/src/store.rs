@@ -535,4 +535,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Hit counts (one per [`StateWrite::FaqAnswer`]) passing `filter`, newest day first, then by template, entry and group.
     fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>>;
+
+    // --- membership ---
+
+    /// Members on record in `group` who have not left (`left_at` unset): everyone the engine
+    /// has seen join, post or be synced there.
+    fn count_members<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<u32>>;
 }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use qunzhu_core::moderation::{MemberChange, MemberUpdate, Violation};
+use qunzhu_core::membership::JoinFacts;
+use qunzhu_core::moderation::{MemberChange, MemberRecord, MemberUpdate, Violation};
 use qunzhu_core::store::Commit;
 use qunzhu_core::{Action, ActionId, ActionKind, Event, EventKind, NewAuditEntry, StaffTask};
 use tracing::warn;
@@ -27,6 +28,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         Some(actor) => core.store.member(&key, &actor.id).await?,
         None => None,
     };
+    let join = join_facts(core, event, member.as_ref()).await?;
     let analysis = Analysis::of(event, &resolved.matcher);
     let cx = RuleContext {
         event,
@@ -36,6 +38,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         faq: &resolved.faq,
         group: &group,
         member: member.as_ref(),
+        join: join.as_ref(),
         capabilities,
         tools: &core.tools,
         locale: core.locale,
@@ -150,6 +153,19 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         core.outbox_changed.send_modify(|generation| *generation += 1);
     }
     Ok(Processed { duplicate: false, actions: commit.actions, tasks: commit.tasks, violations: commit.violations })
+}
+
+/// For a join, what the rules need to know about it: the newcomer's number counts the
+/// members on record who have not left, plus the newcomer unless they are already counted
+/// (a repeated join event).
+async fn join_facts(core: &Core, event: &Event, member: Option<&MemberRecord>) -> Result<Option<JoinFacts>, EngineError> {
+    let EventKind::MemberJoined { .. } = &event.kind else {
+        return Ok(None);
+    };
+    let on_record = core.store.count_members(&event.group_key()).await?;
+    let counted = member.is_some_and(|record| record.left_at.is_none());
+    let member_no = if counted { on_record } else { on_record.saturating_add(1) };
+    Ok(Some(JoinFacts { member_no, channel: None }))
 }
 
 /// What the event changes in its member's record.

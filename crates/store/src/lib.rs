@@ -11,6 +11,7 @@
 //! - `content`, `faq` — the content library and auto-reply state, their SQL written once for
 //!   both backends (a macro per file, instantiated for SQLite and PostgreSQL).
 //! - `signup`, `lottery` — sign-up lists (接龙) and lotteries (抽奖), the same way.
+//! - `membership` — member counts and, as membership grows, its tables, the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
 //! - [`OpenError`] — why a store could not be opened, worded for the operator.
@@ -27,6 +28,7 @@ use thiserror::Error;
 
 mod common;
 mod lottery;
+mod membership;
 mod points;
 mod shop;
 mod schedules;

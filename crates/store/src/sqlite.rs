@@ -1403,4 +1403,10 @@ impl Store for SqliteStore {
     fn faq_stats<'a>(&'a self, filter: &'a FaqStatsFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<FaqHitCount>>> {
         Box::pin(crate::faq::sqlite::stats(&self.pool, filter, limit))
     }
+
+    // --- membership (crate::membership) ---
+
+    fn count_members<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(crate::membership::sqlite::count_members(&self.pool, group))
+    }
 }

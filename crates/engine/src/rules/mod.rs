@@ -36,6 +36,8 @@ pub struct RuleContext<'a> {
     pub group: &'a GroupRecord,
     /// The acting member's record in this group, as it was before this event.
     pub member: Option<&'a MemberRecord>,
+    /// For a join: the newcomer's number and channel, learnt once by the pipeline.
+    pub join: Option<&'a qunzhu_core::membership::JoinFacts>,
     /// What the group's connector can do.
     pub capabilities: &'a Capabilities,
     /// Long-lived rule state (behaviour windows, the spam classifier).
