@@ -94,7 +94,11 @@ pub async fn run(
         .connectors
         .iter()
         .filter_map(|connector| match connector {
-            ConnectorConfig::Matrix(matrix) => Some(MatrixConnector::new(matrix.clone(), events.clone())),
+            ConnectorConfig::Matrix(matrix) => Some(MatrixConnector::with_state_file(
+                matrix.clone(),
+                events.clone(),
+                MatrixConnector::state_file_in(&config.data_dir, &matrix.id),
+            )),
             _ => None,
         })
         .collect();

@@ -323,3 +323,47 @@ async fn room_v11_welcome_check_in_redact_warn_mute_kick_and_staff_exempt() {
 async fn room_v12_welcome_check_in_redact_warn_mute_kick_and_the_creator_is_staff() {
     story("12").await;
 }
+
+/// The sync token survives a restart: a check-in posted while qunzhu is down is answered
+/// once after it starts again, and a second restart replays nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_posted_while_qunzhu_is_down_is_processed_exactly_once_after_restarts() {
+    let Some(synapse) = synapse() else { return };
+    let bot = synapse.register(&unique("qunzhu")).await;
+    let alice = synapse.register(&unique("alice")).await;
+    let bob = synapse.register(&unique("bob")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &synapse, &bot).await;
+    let room = alice.create_room("11", json!({alice.id.clone(): 100, bot.id.clone(): 100}), &[&bot.id]).await;
+    alice.wait_for(&room, "the bot joins when invited", |e| e["type"] == "m.room.member" && e["state_key"] == bot.id.as_str() && e["content"]["membership"] == "join").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bob.join(&room).await;
+    let welcome = bob.wait_for(&room, "the welcome", |e| by(e, &bot) && mentions(e, &bob)).await;
+    server.stop().await;
+    assert!(dir.path().join("matrix/mx.sync-token").is_file(), "the sync token is kept in the data dir");
+
+    let check_in = bob.post(&room, "签到").await;
+    let answers = |events: &[Value]| {
+        events
+            .iter()
+            .filter(|e| by(e, &bot) && e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == check_in.as_str())
+            .count()
+    };
+    let server = Server::start(dir.path(), &synapse, &bot).await;
+    bob.wait_for(&room, "the check-in posted while down is answered", |e| {
+        by(e, &bot) && e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == check_in.as_str()
+    })
+    .await;
+    server.stop().await;
+
+    // Again: nothing of the earlier runs comes back. An ad after the restart is handled, so
+    // everything synced before it was too.
+    let server = Server::start(dir.path(), &synapse, &bot).await;
+    let ad = bob.post(&room, AD).await;
+    bob.wait_for(&room, "the ad after the second restart redacted", |e| by(e, &bot) && redacts(e, &ad)).await;
+    let events = bob.messages(&room).await;
+    assert_eq!(answers(&events), 1, "the check-in is answered exactly once: {events:#?}");
+    let welcomes = events.iter().filter(|e| by(e, &bot) && e["content"]["body"] == welcome["content"]["body"]).count();
+    assert_eq!(welcomes, 1, "bob's join is not replayed: {events:#?}");
+    server.stop().await;
+}

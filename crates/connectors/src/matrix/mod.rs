@@ -8,9 +8,21 @@
 //! The sync loop logs in (password or access token), long-polls `/sync`, and on any failure
 //! waits (1 s, doubling up to `reconnect_max_secs`) and tries again, reporting itself
 //! unhealthy meanwhile; it never stops qunzhu. Within one run the sync token is kept, so a
-//! dropped connection loses nothing. On start (an in-memory store, so a first sync) the
-//! rooms' past timelines are skipped rather than replayed, as is the history a room shows the
-//! bot when it joins: what happened while qunzhu was down is not processed.
+//! dropped connection loses nothing. The history a room shows the bot when it joins is
+//! skipped rather than replayed.
+//!
+//! Across restarts: the SDK's state store is in memory (its SQLite store would link a second
+//! libsqlite3-sys next to sqlx's), so only the sync token is persisted, in a small file under
+//! the data dir (`<data_dir>/matrix/<id>.sync-token`, see [`MatrixConnector::with_state_file`]),
+//! rewritten after every sync whose events were handed to the engine. On start with a token,
+//! a first full sync (its timelines skipped) fills the room state (members, power levels),
+//! then a sync *from the stored token* delivers what happened while qunzhu was down. Events
+//! are forwarded before the token that covers them is saved, so a crash in between redelivers
+//! them; the engine's inbox drops an event it has already processed (by event id), so every
+//! event is processed exactly once. A stored token the homeserver refuses is discarded (that
+//! downtime is then not replayed); a long downtime may come back as a `limited` timeline,
+//! in which case only its latest events are processed (what Synapse returns for a gap).
+//! Without a token (first start, or no state file) the rooms' past timelines are skipped.
 //!
 //! Roles come from the room's power levels through the SDK (`RoomMember::power_level`), which
 //! knows room v12's creators (unlimited power, absent from `power_levels.users`): unlimited
@@ -27,6 +39,7 @@ pub mod event;
 pub mod message;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -84,6 +97,42 @@ pub struct MatrixConnector {
     closing: watch::Sender<bool>,
     /// Timers lifting timed mutes, by (room, member).
     unmutes: Mutex<HashMap<(String, String), JoinHandle<()>>>,
+    /// Where the sync token is kept across restarts (none: each start syncs afresh).
+    state_file: Option<PathBuf>,
+}
+
+/// Reads a stored sync token (none when the file is missing, empty or unreadable).
+async fn read_token(path: &Path) -> Option<String> {
+    match tokio::fs::read_to_string(path).await {
+        Ok(text) => Some(text.trim().to_owned()).filter(|t| !t.is_empty()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            warn!(path = %path.display(), %error, "could not read the stored Matrix sync token; syncing afresh");
+            None
+        }
+    }
+}
+
+/// Stores a sync token atomically (a temp file renamed over the old one).
+async fn write_token(path: &Path, token: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let temp = path.with_extension("sync-token.tmp");
+    tokio::fs::write(&temp, token.as_bytes()).await?;
+    tokio::fs::rename(&temp, path).await
+}
+
+/// A failed sync: why, and whether the homeserver refused the `since` token itself.
+struct SyncFailure {
+    reason: String,
+    token_refused: bool,
+}
+
+impl From<String> for SyncFailure {
+    fn from(reason: String) -> Self {
+        Self { reason, token_refused: false }
+    }
 }
 
 /// A poisoned lock only means another task panicked mid-update; the data is still usable.
@@ -140,7 +189,23 @@ impl MatrixConnector {
             health: Mutex::new(health),
             closing: watch::channel(false).0,
             unmutes: Mutex::new(HashMap::new()),
+            state_file: None,
         })
+    }
+
+    /// Like [`new`](Self::new), keeping the sync token in `state_file` so a restart resumes
+    /// where the last run stopped (see the module docs).
+    pub fn with_state_file(config: MatrixConfig, events: mpsc::Sender<Event>, state_file: PathBuf) -> Arc<Self> {
+        let mut connector = Self::new(config, events);
+        if let Some(this) = Arc::get_mut(&mut connector) {
+            this.state_file = Some(state_file);
+        }
+        connector
+    }
+
+    /// The file under `data_dir` that keeps connector `id`'s sync token.
+    pub fn state_file_in(data_dir: &Path, id: &str) -> PathBuf {
+        data_dir.join("matrix").join(format!("{id}.sync-token"))
     }
 
     pub fn config(&self) -> &MatrixConfig {
@@ -173,27 +238,63 @@ impl MatrixConnector {
         let mut delay = Duration::from_secs(1);
         let mut closing = self.closing.subscribe();
         let mut token: Option<String> = None;
+        // A token of the last run: caught up from once the room state is loaded.
+        let mut resume = match &self.state_file {
+            Some(path) => read_token(path).await,
+            None => None,
+        };
         loop {
             if *closing.borrow_and_update() {
                 return;
             }
-            let outcome = tokio::select! {
-                outcome = self.sync_once(token.as_deref()) => outcome,
-                _ = closing.changed() => continue,
+            let outcome = if let (Some(_), Some(since)) = (&token, &resume) {
+                // Room state is loaded (first sync): deliver what happened while qunzhu was down.
+                tokio::select! {
+                    outcome = self.catch_up(since) => outcome.map(|()| None),
+                    _ = closing.changed() => continue,
+                }
+            } else {
+                tokio::select! {
+                    outcome = self.sync_once(token.as_deref()) => outcome.map(Some),
+                    _ = closing.changed() => continue,
+                }
             };
             match outcome {
                 Ok(next) => {
-                    token = Some(next);
+                    if token.is_some() {
+                        resume = None;
+                    }
+                    if let Some(next) = next {
+                        token = Some(next);
+                    }
+                    // Until the catch-up is done, the stored token is the one to resume from.
+                    if resume.is_none()
+                        && let Some(token) = &token
+                    {
+                        self.save_token(token).await;
+                    }
                     delay = Duration::from_secs(1);
                     continue;
                 }
-                Err(reason) => self.unhealthy(reason),
+                Err(failure) => {
+                    if failure.token_refused && resume.take().is_some() {
+                        warn!(connector = %self.id, reason = %failure.reason, "the homeserver refused the stored sync token; what happened while qunzhu was down is skipped");
+                    }
+                    self.unhealthy(failure.reason);
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = closing.changed() => {}
             }
             delay = (delay * 2).min(max);
+        }
+    }
+
+    async fn save_token(&self, token: &str) {
+        let Some(path) = &self.state_file else { return };
+        if let Err(error) = write_token(path, token).await {
+            warn!(connector = %self.id, path = %path.display(), %error, "could not store the Matrix sync token; a restart would skip what happens meanwhile");
         }
     }
 
@@ -237,8 +338,9 @@ impl MatrixConnector {
         Ok(client)
     }
 
-    /// One `/sync`: joins invited rooms, forwards new timeline events. Returns the next token.
-    async fn sync_once(&self, since: Option<&str>) -> Result<String, String> {
+    /// One `/sync`: joins invited rooms, forwards new timeline events (not on the first sync
+    /// of a run, without `since`: it only loads the room state). Returns the next token.
+    async fn sync_once(&self, since: Option<&str>) -> Result<String, SyncFailure> {
         let client = self.client().await?;
         let mut settings = SyncSettings::default().timeout(if since.is_some() { SYNC_TIMEOUT } else { Duration::ZERO });
         if let Some(since) = since {
@@ -256,7 +358,6 @@ impl MatrixConnector {
             health.last_sync_at = Some(Utc::now());
             health.last_error = None;
         }
-        let own = self.config.user.as_str();
         if since.is_some() {
             for (room_id, update) in &response.rooms.joined {
                 let Some(room) = client.get_room(room_id) else { continue };
@@ -266,19 +367,7 @@ impl MatrixConnector {
                     .iter()
                     .filter_map(|e| serde_json::from_str(e.raw().json().get()).ok())
                     .collect();
-                // A room just joined shows some history first; it happened before the bot came.
-                let start = timeline
-                    .iter()
-                    .rposition(|raw| {
-                        raw["type"] == "m.room.member"
-                            && raw["state_key"] == own
-                            && raw["content"]["membership"] == "join"
-                            && raw.pointer("/unsigned/prev_content/membership").and_then(Value::as_str) != Some("join")
-                    })
-                    .map_or(0, |at| at + 1);
-                for raw in &timeline[start..] {
-                    self.forward(&room, raw).await;
-                }
+                self.forward_timeline(&room, &timeline).await;
             }
         }
         if self.config.auto_join {
@@ -290,6 +379,61 @@ impl MatrixConnector {
             }
         }
         Ok(response.next_batch)
+    }
+
+    /// Forwards a room's timeline slice, skipping the history a room shows the bot when it
+    /// has just joined (it happened before the bot came).
+    async fn forward_timeline(&self, room: &Room, timeline: &[Value]) {
+        let own = self.config.user.as_str();
+        let start = timeline
+            .iter()
+            .rposition(|raw| {
+                raw["type"] == "m.room.member"
+                    && raw["state_key"] == own
+                    && raw["content"]["membership"] == "join"
+                    && raw.pointer("/unsigned/prev_content/membership").and_then(Value::as_str) != Some("join")
+            })
+            .map_or(0, |at| at + 1);
+        for raw in &timeline[start..] {
+            self.forward(room, raw).await;
+        }
+    }
+
+    /// Delivers the timelines from `since` (the last run's token) to now. The SDK would take
+    /// this answer for one it already has (the first sync of the run ended at the same
+    /// token) and drop it, so the request is sent raw; its state is already in the store.
+    /// Events it shares with the next regular sync are forwarded twice and processed once
+    /// (the inbox deduplicates by event id).
+    async fn catch_up(&self, since: &str) -> Result<(), SyncFailure> {
+        use matrix_sdk::ruma::api::client::sync::sync_events::v3 as sync;
+        let client = self.client().await?;
+        let mut request = sync::Request::new();
+        request.since = Some(since.to_owned());
+        request.timeout = Some(Duration::ZERO);
+        let response = client.send(request).await.map_err(|e| SyncFailure {
+            reason: format!("catching up from the stored sync token failed: {e}"),
+            token_refused: e.as_client_api_error().is_some_and(|api| {
+                let status = api.status_code.as_u16();
+                (400..500).contains(&status) && status != 401 && status != 429
+            }),
+        })?;
+        let mut count = 0;
+        for (room_id, joined) in &response.rooms.join {
+            let Some(room) = client.get_room(room_id) else { continue };
+            let timeline: Vec<Value> = joined
+                .timeline
+                .events
+                .iter()
+                .filter_map(|e| serde_json::from_str(e.json().get()).ok())
+                .collect();
+            count += timeline.len();
+            if joined.timeline.limited {
+                warn!(connector = %self.id, room = %room_id, "the homeserver returned only the latest part of the downtime (a gap); older events are skipped");
+            }
+            self.forward_timeline(&room, &timeline).await;
+        }
+        info!(connector = %self.id, events = count, "caught up with what happened while qunzhu was down");
+        Ok(())
     }
 
     async fn forward(&self, room: &Room, raw: &Value) {
