@@ -52,6 +52,8 @@ impl PeerOptions {
 #[derive(Default)]
 struct Shared {
     calls: Mutex<Vec<Value>>,
+    /// When each call arrived (same order as `calls`), for pacing checks.
+    arrivals: Mutex<Vec<std::time::Instant>>,
     called: Notify,
     connections: Mutex<u64>,
     last_refusal: Mutex<Option<u16>>,
@@ -153,6 +155,12 @@ impl Peer {
         self.shared.calls.lock().unwrap().clone()
     }
 
+    /// Every call with the time it arrived.
+    pub fn timed_calls(&self) -> Vec<(std::time::Instant, Value)> {
+        let calls = self.shared.calls.lock().unwrap().clone();
+        self.shared.arrivals.lock().unwrap().iter().copied().zip(calls).collect()
+    }
+
     /// Calls of one action.
     pub fn calls_of(&self, action: &str) -> Vec<Value> {
         self.calls().into_iter().filter(|c| c["action"] == action).collect()
@@ -226,6 +234,7 @@ async fn run(
                     if let Some(echo) = call.get("echo") {
                         answer["echo"] = echo.clone();
                     }
+                    shared.arrivals.lock().unwrap().push(std::time::Instant::now());
                     shared.calls.lock().unwrap().push(call);
                     shared.called.notify_waiters();
                     if sink.send(Message::Text(answer.to_string().into())).await.is_err() {
@@ -332,6 +341,7 @@ async fn serve_api(
             }
         };
         let data = answer_data(&action, state.self_id, &mut state.next_message_id.lock().unwrap());
+        state.shared.arrivals.lock().unwrap().push(std::time::Instant::now());
         state.shared.calls.lock().unwrap().push(json!({"action": action, "params": params}));
         state.shared.called.notify_waiters();
         axum::Json(json!({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": ""})).into_response()
@@ -424,6 +434,12 @@ impl HttpPeer {
 
     pub fn calls(&self) -> Vec<Value> {
         self.state.shared.calls.lock().unwrap().clone()
+    }
+
+    /// Every call with the time it arrived.
+    pub fn timed_calls(&self) -> Vec<(std::time::Instant, Value)> {
+        let calls = self.state.shared.calls.lock().unwrap().clone();
+        self.state.shared.arrivals.lock().unwrap().iter().copied().zip(calls).collect()
     }
 
     pub fn calls_of(&self, action: &str) -> Vec<Value> {
