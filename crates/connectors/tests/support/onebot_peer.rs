@@ -8,7 +8,10 @@
 //! - answers every call with `{"status","retcode","data","echo"}`, `echo` returned
 //!   unchanged whatever its JSON type; `send_group_msg` gets a fresh `message_id`;
 //! - reconnects every `reconnect` when the connection drops (NapCat's default is 3 s);
-//! - keeps a log of every call it received.
+//! - keeps a log of every call it received (and when it arrived).
+//!
+//! [`Peer::start_forward`] is the same implementation as a forward-WebSocket server (the
+//! application connects to it).
 //!
 //! [`HttpPeer`] is the same implementation configured for HTTP instead (NapCat's
 //! `httpServers` + `httpClients`): it serves the HTTP API (`POST /:action`, token checked:
@@ -117,6 +120,19 @@ impl Peer {
         Self { options, shared, outgoing, connected, drop_now, task }
     }
 
+    /// Starts a forward-WebSocket implementation instead (NapCat's "WebSocket server"):
+    /// it listens on `address` and the application connects to it; `options.url` is unused.
+    /// [`drop_connection`](Self::drop_connection) restarts it: the socket and the listener
+    /// go away and come back after `reconnect`.
+    pub fn start_forward(address: std::net::SocketAddr, options: PeerOptions) -> Self {
+        let shared = Arc::new(Shared::default());
+        let (outgoing, queue) = mpsc::unbounded_channel();
+        let (connected_tx, connected) = watch::channel(false);
+        let drop_now = Arc::new(Notify::new());
+        let task = tokio::spawn(run_forward(address, options.clone(), shared.clone(), queue, connected_tx, drop_now.clone()));
+        Self { options, shared, outgoing, connected, drop_now, task }
+    }
+
     pub fn self_id(&self) -> i64 {
         self.options.self_id
     }
@@ -204,51 +220,112 @@ async fn run(
                 continue;
             }
         };
-        *shared.connections.lock().unwrap() += 1;
-        let (mut sink, mut stream) = socket.split();
-        let lifecycle = json!({"time": now(), "self_id": options.self_id, "post_type": "meta_event",
-                               "meta_event_type": "lifecycle", "sub_type": "connect"});
-        if sink.send(Message::Text(lifecycle.to_string().into())).await.is_err() {
-            tokio::time::sleep(options.reconnect).await;
-            continue;
+        if !session(socket, &options, &shared, &mut queue, &connected, &drop_now, &mut next_message_id).await {
+            return;
         }
-        connected.send_replace(true);
-        loop {
-            tokio::select! {
-                () = drop_now.notified() => break,
-                event = queue.recv() => {
-                    let Some(event) = event else { return };
-                    if sink.send(Message::Text(event.to_string().into())).await.is_err() {
-                        break;
-                    }
+        tokio::time::sleep(options.reconnect).await;
+    }
+}
+
+/// The forward-WebSocket implementation: listens on `address` (bound afresh after every
+/// drop, as a restarted process would), checks the token (401 none, 403 wrong), and serves
+/// one connection at a time like [`run`].
+async fn run_forward(
+    address: std::net::SocketAddr,
+    options: PeerOptions,
+    shared: Arc<Shared>,
+    mut queue: mpsc::UnboundedReceiver<Value>,
+    connected: watch::Sender<bool>,
+    drop_now: Arc<Notify>,
+) {
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    let mut next_message_id: i64 = 1_000;
+    loop {
+        let Ok(listener) = tokio::net::TcpListener::bind(address).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let expected = options.access_token.as_ref().map(|t| format!("Bearer {t}"));
+        let refusal = shared.clone();
+        #[allow(clippy::result_large_err)] // tungstenite's callback type
+        let check = move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+            let given = request.headers().get("authorization").and_then(|v| v.to_str().ok());
+            let status = match (&expected, given) {
+                (None, _) => return Ok(response),
+                (Some(expected), Some(given)) if given == expected => return Ok(response),
+                (Some(_), None) => 401,
+                (Some(_), Some(_)) => 403,
+            };
+            *refusal.last_refusal.lock().unwrap() = Some(status);
+            let mut refused = ErrorResponse::new(None);
+            *refused.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::from_u16(status).unwrap();
+            Err(refused)
+        };
+        let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, check).await else { continue };
+        drop(listener);
+        if !session(socket, &options, &shared, &mut queue, &connected, &drop_now, &mut next_message_id).await {
+            return;
+        }
+        tokio::time::sleep(options.reconnect).await;
+    }
+}
+
+/// One connection: the lifecycle event, then queued events out and answered calls in, until
+/// the socket fails or [`Peer::drop_connection`]. `false` when the peer itself is gone.
+async fn session<S>(
+    socket: tokio_tungstenite::WebSocketStream<S>,
+    options: &PeerOptions,
+    shared: &Shared,
+    queue: &mut mpsc::UnboundedReceiver<Value>,
+    connected: &watch::Sender<bool>,
+    drop_now: &Notify,
+    next_message_id: &mut i64,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    *shared.connections.lock().unwrap() += 1;
+    let (mut sink, mut stream) = socket.split();
+    let lifecycle = json!({"time": now(), "self_id": options.self_id, "post_type": "meta_event",
+                           "meta_event_type": "lifecycle", "sub_type": "connect"});
+    if sink.send(Message::Text(lifecycle.to_string().into())).await.is_err() {
+        return true;
+    }
+    connected.send_replace(true);
+    loop {
+        tokio::select! {
+            () = drop_now.notified() => break,
+            event = queue.recv() => {
+                let Some(event) = event else { return false };
+                if sink.send(Message::Text(event.to_string().into())).await.is_err() {
+                    break;
                 }
-                frame = stream.next() => {
-                    let text = match frame {
-                        Some(Ok(Message::Text(text))) => text.to_string(),
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                        Some(Ok(_)) => continue,
-                    };
-                    let Ok(call) = serde_json::from_str::<Value>(&text) else { continue };
-                    let data = answer_data(call["action"].as_str().unwrap_or_default(), options.self_id, &mut next_message_id);
-                    let mut answer = json!({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": ""});
-                    if let Some(echo) = call.get("echo") {
-                        answer["echo"] = echo.clone();
-                    }
-                    shared.arrivals.lock().unwrap().push(std::time::Instant::now());
-                    shared.calls.lock().unwrap().push(call);
-                    shared.called.notify_waiters();
-                    if sink.send(Message::Text(answer.to_string().into())).await.is_err() {
-                        break;
-                    }
+            }
+            frame = stream.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text.to_string(),
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(call) = serde_json::from_str::<Value>(&text) else { continue };
+                let data = answer_data(call["action"].as_str().unwrap_or_default(), options.self_id, next_message_id);
+                let mut answer = json!({"status": "ok", "retcode": 0, "data": data, "message": "", "wording": ""});
+                if let Some(echo) = call.get("echo") {
+                    answer["echo"] = echo.clone();
+                }
+                shared.arrivals.lock().unwrap().push(std::time::Instant::now());
+                shared.calls.lock().unwrap().push(call);
+                shared.called.notify_waiters();
+                if sink.send(Message::Text(answer.to_string().into())).await.is_err() {
+                    break;
                 }
             }
         }
-        // Dropped without a close frame: the socket just goes away.
-        connected.send_replace(false);
-        drop(sink);
-        drop(stream);
-        tokio::time::sleep(options.reconnect).await;
     }
+    // Dropped without a close frame: the socket just goes away.
+    connected.send_replace(false);
+    true
 }
 
 /// NapCat's answer to a call: `data` by action (fresh `message_id`s for sends).

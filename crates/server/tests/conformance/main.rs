@@ -53,6 +53,7 @@ macro_rules! conformance {
 
 conformance! {
     onebot_reverse_ws => crate::peers::OnebotReverseWs,
+    onebot_forward_ws => crate::peers::OnebotForwardWs,
     onebot_http => crate::peers::OnebotHttp,
     bridge => crate::peers::Bridge,
 }

@@ -179,6 +179,113 @@ impl Peer for OnebotReverseWs {
     }
 }
 
+/// OneBot over a forward WebSocket: qunzhu connects to the implementation's server.
+pub struct OnebotForwardWs {
+    server: Server,
+    peer: Option<onebot_peer::Peer>,
+    address: std::net::SocketAddr,
+}
+
+fn forward_config(address: std::net::SocketAddr) -> OnebotConfig {
+    let mut config = OnebotConfig::reverse_ws("qq", TOKEN);
+    config.mode = qunzhu_connectors::onebot::OnebotMode::ForwardWs;
+    config.url = Some(format!("ws://{address}"));
+    // Keep the reconnection backoff short enough for a test (it starts at 1 s and doubles).
+    config.reconnect_max_secs = 2;
+    config
+}
+
+impl OnebotForwardWs {
+    async fn boot(dir: &Path) -> Self {
+        // A free port for the implementation, released until it comes up.
+        let address = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = Server::start(listener, dir, ConnectorConfig::Onebot(forward_config(address))).await;
+        Self { server, peer: None, address }
+    }
+
+    fn peer(&self) -> &onebot_peer::Peer {
+        self.peer.as_ref().expect("the OneBot peer is not up")
+    }
+
+    fn send(&self, event: OnebotEvent) {
+        self.peer().send(onebot_event(event));
+    }
+}
+
+impl Peer for OnebotForwardWs {
+    async fn start(dir: &Path) -> Self {
+        let mut this = Self::boot(dir).await;
+        this.come_up().await;
+        this
+    }
+
+    async fn start_down(dir: &Path) -> Option<Self> {
+        Some(Self::boot(dir).await)
+    }
+
+    async fn come_up(&mut self) {
+        let mut options = PeerOptions::new("", Some(TOKEN));
+        options.reconnect = Duration::from_millis(500);
+        let peer = onebot_peer::Peer::start_forward(self.address, options);
+        peer.wait_connected().await;
+        self.peer = Some(peer);
+    }
+
+    fn server(&self) -> &Server {
+        &self.server
+    }
+
+    fn connector(&self) -> &'static str {
+        "qq"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        forward_config(self.address).capabilities()
+    }
+
+    fn member(&self, n: u32) -> String {
+        qq(n).to_string()
+    }
+
+    fn message(&self, n: u32) -> String {
+        n.to_string()
+    }
+
+    async fn join(&self, member: u32) {
+        self.send(OnebotEvent::Join(member));
+    }
+
+    async fn leave(&self, member: u32, kicked_by: Option<u32>) {
+        self.send(OnebotEvent::Leave(member, kicked_by));
+    }
+
+    async fn join_request(&self, member: u32) {
+        self.send(OnebotEvent::Request(member));
+    }
+
+    async fn say(&self, member: u32, id: u32, text: &str, mention: Option<u32>, reply_to: Option<u32>) {
+        self.send(OnebotEvent::Say { member, id, text: text.into(), mention, reply_to });
+    }
+
+    async fn done(&self) -> Vec<(Instant, Did)> {
+        onebot_done(self.peer().timed_calls())
+    }
+
+    async fn restart_during(&mut self, during: impl AsyncFnOnce(&Self)) -> bool {
+        // The implementation restarts: socket and listener gone, back after 500 ms; qunzhu
+        // reconnects with its backoff. Events produced meanwhile go out after the reconnect.
+        self.peer().drop_connection();
+        during(self).await;
+        self.peer().wait_connected().await;
+        true
+    }
+
+    async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
 /// OneBot over HTTP: qunzhu calls the implementation's HTTP API; events are signed POSTs.
 pub struct OnebotHttp {
     server: Server,
