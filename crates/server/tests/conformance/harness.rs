@@ -18,7 +18,8 @@ pub enum Did {
     /// A message; `mentions` are member ids with a real mention, `reply_to` the message answered.
     Send { mentions: Vec<String>, reply_to: Option<String> },
     Delete { message: String },
-    Mute { member: String, secs: u64 },
+    /// `secs`: the platform's own expiry, `None` when the platform has none (Matrix).
+    Mute { member: String, secs: Option<u64> },
     Kick { member: String },
     Ban { member: String },
     AnswerJoin { member: String, approve: bool },
@@ -27,6 +28,10 @@ pub enum Did {
 /// The platform side of one connector, with qunzhu running against it.
 #[allow(async_fn_in_trait)] // used generically in this test binary only, never as `dyn`
 pub trait Peer: Sized {
+    /// Whether the platform can run here (Matrix needs a Synapse); a case skips otherwise.
+    fn available() -> bool {
+        true
+    }
     /// Boots qunzhu (data in `dir`) with this connector and the platform up and connected.
     async fn start(dir: &Path) -> Self;
     /// Boots qunzhu while the platform is down; `None` when the platform cannot be "down"
@@ -42,9 +47,12 @@ pub trait Peer: Sized {
     /// qunzhu's member id for test member `n`, and message id for test message `n`.
     fn member(&self, n: u32) -> String;
     fn message(&self, n: u32) -> String;
+    /// Makes members exist ahead of a burst (accounts on the platform), so they act at once.
+    async fn prepare(&self, _members: &[u32]) {}
     async fn join(&self, member: u32);
     async fn leave(&self, member: u32, kicked_by: Option<u32>);
-    async fn join_request(&self, member: u32);
+    /// `false` when the platform has no join requests.
+    async fn join_request(&self, member: u32) -> bool;
     /// Member `member` posts message `id`: `text`, then a mention, as a reply to `reply_to`.
     async fn say(&self, member: u32, id: u32, text: &str, mention: Option<u32>, reply_to: Option<u32>);
     /// Everything the bot did so far, with when the platform received it.

@@ -5,7 +5,9 @@
 //! - `onebot_reverse_ws`, `onebot_forward_ws`, `onebot_http` — the spec-faithful OneBot v11
 //!   implementation-side peer (`crates/connectors/tests/support/onebot_peer.rs`) on each
 //!   transport;
-//! - `bridge` — an HTTP bridge posting wire events and pulling the action feed.
+//! - `bridge` — an HTTP bridge posting wire events and pulling the action feed;
+//! - `matrix` — a real Synapse (skipped without one, like `matrix_app`; mandatory in CI),
+//!   reached through a TCP proxy the peer can cut.
 //!
 //! Each case boots a whole `qunzhu serve` on port 0 over a temporary data dir (SQLite) and
 //! checks what qunzhu stored (the `events` table: what the connector mapped) and what the
@@ -19,6 +21,8 @@ mod onebot_peer;
 
 mod cases;
 mod harness;
+#[cfg(feature = "matrix")]
+mod matrix_peer;
 mod peers;
 
 pub use harness::*;
@@ -56,4 +60,9 @@ conformance! {
     onebot_forward_ws => crate::peers::OnebotForwardWs,
     onebot_http => crate::peers::OnebotHttp,
     bridge => crate::peers::Bridge,
+}
+
+#[cfg(feature = "matrix")]
+conformance! {
+    matrix => crate::matrix_peer::Matrix,
 }

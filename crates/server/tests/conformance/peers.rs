@@ -69,7 +69,7 @@ fn onebot_did(call: &Value) -> Option<Did> {
             })
         }
         "delete_msg" => Some(Did::Delete { message: id("message_id") }),
-        "set_group_ban" => Some(Did::Mute { member: id("user_id"), secs: params["duration"].as_u64().unwrap_or_default() }),
+        "set_group_ban" => Some(Did::Mute { member: id("user_id"), secs: params["duration"].as_u64() }),
         "set_group_kick" if params["reject_add_request"] == true => Some(Did::Ban { member: id("user_id") }),
         "set_group_kick" => Some(Did::Kick { member: id("user_id") }),
         "set_group_add_request" => Some(Did::AnswerJoin {
@@ -153,8 +153,9 @@ impl Peer for OnebotReverseWs {
         self.send(OnebotEvent::Leave(member, kicked_by));
     }
 
-    async fn join_request(&self, member: u32) {
+    async fn join_request(&self, member: u32) -> bool {
         self.send(OnebotEvent::Request(member));
+        true
     }
 
     async fn say(&self, member: u32, id: u32, text: &str, mention: Option<u32>, reply_to: Option<u32>) {
@@ -260,8 +261,9 @@ impl Peer for OnebotForwardWs {
         self.send(OnebotEvent::Leave(member, kicked_by));
     }
 
-    async fn join_request(&self, member: u32) {
+    async fn join_request(&self, member: u32) -> bool {
         self.send(OnebotEvent::Request(member));
+        true
     }
 
     async fn say(&self, member: u32, id: u32, text: &str, mention: Option<u32>, reply_to: Option<u32>) {
@@ -351,8 +353,9 @@ impl Peer for OnebotHttp {
         self.send(OnebotEvent::Leave(member, kicked_by)).await;
     }
 
-    async fn join_request(&self, member: u32) {
+    async fn join_request(&self, member: u32) -> bool {
         self.send(OnebotEvent::Request(member)).await;
+        true
     }
 
     async fn say(&self, member: u32, id: u32, text: &str, mention: Option<u32>, reply_to: Option<u32>) {
@@ -456,8 +459,9 @@ impl Peer for Bridge {
         self.post(event).await;
     }
 
-    async fn join_request(&self, member: u32) {
+    async fn join_request(&self, member: u32) -> bool {
         self.post(json!({"type": "join_request", "actor": Self::person(member), "request_id": format!("r{member}")})).await;
+        true
     }
 
     async fn say(&self, member: u32, id: u32, text: &str, mention: Option<u32>, reply_to: Option<u32>) {
@@ -496,7 +500,7 @@ impl Peer for Bridge {
                         reply_to: a["reply_to"].as_str().map(str::to_owned),
                     },
                     "delete" => Did::Delete { message: text("message_id") },
-                    "mute" => Did::Mute { member: text("member"), secs: a["duration_secs"].as_u64().unwrap_or_default() },
+                    "mute" => Did::Mute { member: text("member"), secs: a["duration_secs"].as_u64() },
                     "kick" => Did::Kick { member: text("member") },
                     "ban" => Did::Ban { member: text("member") },
                     "approve_join" => Did::AnswerJoin { member: text("member"), approve: true },
