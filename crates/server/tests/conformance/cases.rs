@@ -10,6 +10,10 @@ use crate::harness::{Did, Peer, connector_health, stored_events, wait_done, wait
 
 const AD: &str = "加薇信 abc12345，兼职刷单日赚三百";
 
+/// An action the case provokes: the capability it needs, its action type, the member it
+/// targets, and how the platform shows it.
+type Expected<'a> = (Capability, &'static str, &'a str, Box<dyn Fn(&Did) -> bool + 'a>);
+
 fn kind(event: &Value) -> &str {
     event["kind"]["type"].as_str().unwrap_or_default()
 }
@@ -92,7 +96,7 @@ pub async fn actions_and_capabilities<P: Peer>() {
     peer.server().blacklist(peer.connector(), &seven).await;
     let requests = peer.join_request(7).await;
 
-    let mut wanted: Vec<(Capability, &str, &str, Box<dyn Fn(&Did) -> bool>)> = vec![
+    let mut wanted: Vec<Expected> = vec![
         (
             Capability::Mute,
             "mute",
