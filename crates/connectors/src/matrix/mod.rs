@@ -11,8 +11,9 @@
 //! dropped connection loses nothing. The history a room shows the bot when it joins is
 //! skipped rather than replayed.
 //!
-//! Across restarts: the SDK's state store is in memory (its SQLite store would link a second
-//! libsqlite3-sys next to sqlx's), so only the sync token is persisted, in a small file under
+//! Across restarts: the SDK's state store is in memory (its SQLite store, matrix-sdk-sqlite
+//! 0.18, needs libsqlite3-sys 0.35 through rusqlite 0.37 while sqlx 0.8 links 0.30, and only
+//! one crate may `links = "sqlite3"`), so only the sync token is persisted, in a small file under
 //! the data dir (`<data_dir>/matrix/<id>.sync-token`, see [`MatrixConnector::with_state_file`]),
 //! rewritten after every sync whose events were handed to the engine. On start with a token,
 //! a first full sync (its timelines skipped) fills the room state (members, power levels),
