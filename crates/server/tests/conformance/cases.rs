@@ -247,6 +247,10 @@ pub async fn unreachable<P: Peer>() {
     assert_eq!(health["connectors"][peer.connector()]["connected"], false, "{health}");
     let (status, _) = peer.server().get("/api/v1/rulebook").await;
     assert_eq!(status, StatusCode::OK, "the API is served while the platform is down");
+    if let Some(attempts) = peer.attempts_while_down() {
+        // 1.5 s down with a backoff starting at 1 s and doubling: a few tries, not a storm.
+        assert!((1..=4).contains(&attempts), "{attempts} connection attempts in 1.5 s while the platform was down");
+    }
 
     peer.come_up().await;
     peer.join(1).await;

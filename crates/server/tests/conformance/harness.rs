@@ -39,6 +39,11 @@ pub trait Peer: Sized {
     async fn start_down(dir: &Path) -> Option<Self>;
     /// Brings the platform up after [`start_down`](Self::start_down).
     async fn come_up(&mut self);
+    /// How often qunzhu tried to reach the platform while it was down, where the peer can
+    /// count that (a port that accepts and drops at once, like a process still starting).
+    fn attempts_while_down(&self) -> Option<u64> {
+        None
+    }
     fn server(&self) -> &Server;
     /// The connector id in qunzhu's config.
     fn connector(&self) -> &'static str;

@@ -185,6 +185,8 @@ pub struct OnebotForwardWs {
     server: Server,
     peer: Option<onebot_peer::Peer>,
     address: std::net::SocketAddr,
+    /// While down: a port that accepts and drops every connection, counting them.
+    down: Option<(tokio::task::JoinHandle<()>, std::sync::Arc<std::sync::atomic::AtomicU64>)>,
 }
 
 fn forward_config(address: std::net::SocketAddr) -> OnebotConfig {
@@ -198,11 +200,20 @@ fn forward_config(address: std::net::SocketAddr) -> OnebotConfig {
 
 impl OnebotForwardWs {
     async fn boot(dir: &Path) -> Self {
-        // A free port for the implementation, released until it comes up.
-        let address = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        // The implementation's port: accepting and dropping connections until it comes up.
+        let refusing = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = refusing.local_addr().unwrap();
+        let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = attempts.clone();
+        let down = tokio::spawn(async move {
+            while let Ok((socket, _)) = refusing.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                drop(socket);
+            }
+        });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = Server::start(listener, dir, ConnectorConfig::Onebot(forward_config(address))).await;
-        Self { server, peer: None, address }
+        Self { server, peer: None, address, down: Some((down, attempts)) }
     }
 
     fn peer(&self) -> &onebot_peer::Peer {
@@ -225,7 +236,15 @@ impl Peer for OnebotForwardWs {
         Some(Self::boot(dir).await)
     }
 
+    fn attempts_while_down(&self) -> Option<u64> {
+        self.down.as_ref().map(|(_, attempts)| attempts.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     async fn come_up(&mut self) {
+        if let Some((down, _)) = self.down.take() {
+            down.abort();
+            let _ = down.await;
+        }
         let mut options = PeerOptions::new("", Some(TOKEN));
         options.reconnect = Duration::from_millis(500);
         let peer = onebot_peer::Peer::start_forward(self.address, options);
