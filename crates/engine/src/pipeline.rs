@@ -152,6 +152,9 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     if !commit.actions.is_empty() || !commit.tasks.is_empty() {
         core.outbox_changed.send_modify(|generation| *generation += 1);
     }
+    if commit.writes.iter().any(creates_due_work) {
+        core.scheduler_wake.send_modify(|generation| *generation += 1);
+    }
     Ok(Processed { duplicate: false, actions: commit.actions, tasks: commit.tasks, violations: commit.violations })
 }
 
@@ -166,6 +169,11 @@ async fn join_facts(core: &Core, event: &Event, member: Option<&MemberRecord>) -
     let counted = member.is_some_and(|record| record.left_at.is_none());
     let member_no = if counted { on_record } else { on_record.saturating_add(1) };
     Ok(Some(JoinFacts { member_no, channel: None }))
+}
+
+/// Whether a write gives the scheduler work it must wake for (a batched welcome is owed).
+fn creates_due_work(write: &qunzhu_core::StateWrite) -> bool {
+    matches!(write, qunzhu_core::StateWrite::Admission(qunzhu_core::admission::AdmissionWrite::Join(join)) if join.welcome_pending)
 }
 
 /// What the event changes in its member's record.

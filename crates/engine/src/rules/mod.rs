@@ -163,7 +163,7 @@ impl Rule {
     pub async fn evaluate(self, cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
-            Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Welcome => welcome::evaluate(cx).await,
             Self::Points => points::evaluate(cx).await,
             Self::Schedule => schedule::evaluate(cx).await,
             Self::AutoReply => auto_reply::evaluate(cx).await,
