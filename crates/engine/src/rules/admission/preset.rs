@@ -32,7 +32,7 @@ pub fn findings(name: &str, comment: &str, locale: Locale) -> Vec<String> {
         explain("名字是「某某姐」式称呼（微商常用）".into(), "the name is an \"XX姐\" (big sister) form sellers like".into());
     }
     let han_chars: Vec<char> = chars.iter().copied().filter(is_han).collect();
-    if (han_chars.len() == 2 || han_chars.len() == 3) && han_chars.len() == chars.len() {
+    if han_chars.len() == 2 || han_chars.len() == 3 {
         let n = han_chars.len();
         if han_chars[n - 1] == han_chars[n - 2] {
             explain(
