@@ -9,7 +9,7 @@ use qunzhu_core::{Event, EventKind, GroupKey, Origin, PlatformEventId, StoreErro
 use thiserror::Error;
 
 use crate::rules::admission::{APPROVE, END_GUARD, REJECT};
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, Processed};
 
 #[derive(Debug, Error)]
 pub enum AdmissionError {
@@ -45,7 +45,7 @@ impl Engine {
     }
 
     /// Approves or rejects a join request (held, pending or left to the platform); returns it
-    /// as recorded afterwards.
+    /// as recorded afterwards, with what was decided (the approve/reject action).
     ///
     /// # Errors
     /// `NotFound` for an unknown request, `Conflict` for one already decided, `Invalid` for a
@@ -57,7 +57,7 @@ impl Engine {
         approve: bool,
         operator: &str,
         reason: Option<&str>,
-    ) -> Result<JoinRequestRecord, AdmissionError> {
+    ) -> Result<(JoinRequestRecord, Processed), AdmissionError> {
         let reason = reason.map(str::trim).unwrap_or("");
         if reason.chars().count() > MAX_REASON_CHARS || reason.contains('\n') {
             return Err(AdmissionError::Invalid { field: "reason", message: format!("one line of at most {MAX_REASON_CHARS} characters") });
@@ -72,11 +72,12 @@ impl Engine {
         let verb = if approve { APPROVE } else { REJECT };
         let command = if reason.is_empty() { format!("{verb} {request_id}") } else { format!("{verb} {request_id} {reason}") };
         let event = self.admission_event(group, format!("op:{verb}:{request_id}"), operator, command);
-        self.submit(event).await?;
-        store
+        let processed = self.submit(event).await?;
+        let record = store
             .join_request(group, request_id)
             .await?
-            .ok_or_else(|| AdmissionError::NotFound(format!("join request {request_id} in {group}")))
+            .ok_or_else(|| AdmissionError::NotFound(format!("join request {request_id} in {group}")))?;
+        Ok((record, processed))
     }
 
     /// The group's guard while it is active.

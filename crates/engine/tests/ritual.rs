@@ -270,11 +270,11 @@ async fn a_held_request_becomes_a_staff_task_and_is_approved_later() {
     assert_eq!(processed.tasks.len(), 1, "held for a human");
     let step = &processed.tasks[0].step;
     assert!(step.contains("叠字（丽丽"), "the heuristic is explained: {step}");
-    assert!(step.contains("/api/v1/join-requests/qq/g1/r1/approve"), "{step}");
+    assert!(step.contains("POST /api/v1/join-requests/r1/approve {\"group\":\"qq/g1\""), "{step}");
     let group = GroupKey::new("qq", "g1");
     assert_eq!(h.store.join_request(&group, "r1").await.unwrap().unwrap().status, JoinRequestStatus::Held);
 
-    let record = h.engine.decide_join_request(&group, "r1", true, "operator:alice", None).await.unwrap();
+    let (record, _) = h.engine.decide_join_request(&group, "r1", true, "operator:alice", None).await.unwrap();
     assert_eq!(record.status, JoinRequestStatus::Approved);
     assert_eq!(record.decided_by, "operator:alice");
     let approvals: Vec<_> = h.outbox().await.into_iter().filter(|e| matches!(e.action.kind, ActionKind::ApproveJoin { .. })).collect();

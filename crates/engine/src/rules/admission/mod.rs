@@ -220,14 +220,14 @@ fn held_text(cx: &RuleContext<'_>, who: &str, member: &qunzhu_core::MemberId, re
     let question = &cx.settings.admission.question;
     match cx.locale {
         Locale::ZhCn => format!(
-            "入群申请待人工审核：{who}（{member}）申请加入「{}」\n留言：{}\n{}原因：{}\n通过：POST /api/v1/join-requests/{group}/{request_id}/approve\n拒绝：POST /api/v1/join-requests/{group}/{request_id}/reject",
+            "入群申请待人工审核：{who}（{member}）申请加入「{}」\n留言：{}\n{}原因：{}\n通过：POST /api/v1/join-requests/{request_id}/approve {{\"group\":\"{group}\",\"by\":\"…\"}}\n拒绝：POST /api/v1/join-requests/{request_id}/reject {{\"group\":\"{group}\",\"by\":\"…\",\"reason\":\"…\"}}",
             cx.group_name(),
             if comment.is_empty() { "（无）" } else { comment },
             if question.is_empty() { String::new() } else { format!("问题：{question}\n") },
             decision.reason,
         ),
         Locale::En => format!(
-            "Join request held for a human: {who} ({member}) asks to join {}\nComment: {}\n{}Reason: {}\nApprove: POST /api/v1/join-requests/{group}/{request_id}/approve\nReject: POST /api/v1/join-requests/{group}/{request_id}/reject",
+            "Join request held for a human: {who} ({member}) asks to join {}\nComment: {}\n{}Reason: {}\nApprove: POST /api/v1/join-requests/{request_id}/approve {{\"group\":\"{group}\",\"by\":\"…\"}}\nReject: POST /api/v1/join-requests/{request_id}/reject {{\"group\":\"{group}\",\"by\":\"…\",\"reason\":\"…\"}}",
             cx.group_name(),
             if comment.is_empty() { "(none)" } else { comment },
             if question.is_empty() { String::new() } else { format!("Question: {question}\n") },
