@@ -123,3 +123,7 @@ pub enum AdmissionWrite {
     /// Ends the group's guarded mode now.
     EndGuard { group: GroupKey, at: DateTime<Utc> },
 }
+
+/// A group owing batched welcomes, with its oldest owed join's time
+/// ([`crate::Store::due_welcomes`]).
+pub type DueWelcome = (GroupKey, DateTime<Utc>);

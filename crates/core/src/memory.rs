@@ -1015,7 +1015,7 @@ impl Store for MemoryStore {
         ready(Ok(self.state().admission.pending_welcomes(group)))
     }
 
-    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, DateTime<Utc>)>>> {
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::admission::DueWelcome>>> {
         ready(Ok(self.state().admission.due_welcomes(limit)))
     }
 

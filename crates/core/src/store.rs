@@ -560,7 +560,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Groups with joins still owed a welcome, each with its oldest such join's time, oldest
     /// first; at most `limit`.
-    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, DateTime<Utc>)>>>;
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::admission::DueWelcome>>>;
 
     /// Joins logged in `group` at or after `since`.
     fn count_joins<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<u32>>;

@@ -1427,7 +1427,7 @@ impl Store for PostgresStore {
         Box::pin(crate::admission::postgres::pending_welcomes(&self.pool, group))
     }
 
-    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, DateTime<Utc>)>>> {
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::admission::DueWelcome>>> {
         Box::pin(crate::admission::postgres::due_welcomes(&self.pool, limit))
     }
 

@@ -1424,7 +1424,7 @@ impl Store for SqliteStore {
         Box::pin(crate::admission::sqlite::pending_welcomes(&self.pool, group))
     }
 
-    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, DateTime<Utc>)>>> {
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::admission::DueWelcome>>> {
         Box::pin(crate::admission::sqlite::due_welcomes(&self.pool, limit))
     }
 
