@@ -173,9 +173,10 @@ async fn a_strong_tier_join_gets_the_tiers_text_with_channel_tier_and_member_no(
         s.welcome.tiers.insert("strong".into(), TierWelcome { text: "欢迎铁粉 {name}！来自{channel}（{tier}），你是本群第{member_no}位成员".into() });
     })
     .await;
-    // Until the channels feature attributes joins, the join log is written as the welcome
-    // rule would for a join through a strong-tier channel (see welcome's unit tests for the
-    // rule's own attribution from `JoinFacts`).
+    // Until the channels feature attributes joins (`JoinFacts::channel` is always `None` on
+    // main), the join log is written as the welcome rule would write it for joins through a
+    // strong- and a weak-tier channel. Copying channel/tier from `JoinFacts` into the record
+    // is not tested yet.
     let record = |n: u32, tier: &str, channel: &str| JoinRecord {
         id: format!("qq/fan-{n}"),
         group: GroupKey::new("qq", "g1"),
