@@ -21,6 +21,7 @@
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
 
 pub mod action;
+pub mod admission;
 pub mod audit;
 pub mod clock;
 pub mod connector;

@@ -1,6 +1,7 @@
 //! An in-memory [`Store`]: the reference semantics of the store contract, used by unit tests
 //! and the in-memory benchmark. Nothing survives the process.
 
+mod admission;
 mod giveaways;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -11,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::content::{content_audit, ContentChange, ContentDraft, ContentItem};
 use crate::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 
+use crate::admission::{GuardRecord, JoinRecord, JoinRequestRecord, JoinRequestStatus};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, PlatformEventId, TaskId};
@@ -61,6 +63,7 @@ struct State {
     /// (group, entry, member) → (last answer's id, its time).
     faq_last: HashMap<(GroupKey, String, MemberId), (String, DateTime<Utc>)>,
     giveaways: giveaways::Giveaways,
+    admission: admission::Admission,
 }
 
 impl State {
@@ -119,6 +122,7 @@ impl State {
             StateWrite::FaqAnswer(answer) => self.record_faq_answer(answer),
             // Applied all or nothing before the rest of the commit (they may be refused).
             StateWrite::Signup(_) | StateWrite::Lottery(_) => {}
+            StateWrite::Admission(write) => self.admission.apply(write),
         }
     }
 
@@ -995,5 +999,31 @@ impl Store for MemoryStore {
         let state = self.state();
         let count = state.members.values().filter(|m| &m.group == group && m.left_at.is_none()).count();
         ready(u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("member count {count} is out of range"))))
+    }
+
+    // --- admission and the welcome ritual ---
+
+    fn join_request<'a>(&'a self, group: &'a GroupKey, request_id: &'a str) -> BoxFuture<'a, StoreResult<Option<JoinRequestRecord>>> {
+        ready(Ok(self.state().admission.request(group, request_id)))
+    }
+
+    fn join_requests(&self, status: Option<JoinRequestStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<JoinRequestRecord>>> {
+        ready(Ok(self.state().admission.requests(status, limit)))
+    }
+
+    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<JoinRecord>>> {
+        ready(Ok(self.state().admission.pending_welcomes(group)))
+    }
+
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::admission::DueWelcome>>> {
+        ready(Ok(self.state().admission.due_welcomes(limit)))
+    }
+
+    fn count_joins<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<u32>> {
+        ready(Ok(self.state().admission.count_joins(group, since)))
+    }
+
+    fn group_guard<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<GuardRecord>>> {
+        ready(Ok(self.state().admission.guard(group)))
     }
 }

@@ -541,4 +541,31 @@ pub trait Store: Send + Sync + 'static {
     /// Members on record in `group` who have not left (`left_at` unset): everyone the engine
     /// has seen join, post or be synced there.
     fn count_members<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<u32>>;
+
+    // --- admission and the welcome ritual ---
+
+    /// One join request as last recorded by [`crate::admission::AdmissionWrite::Request`].
+    fn join_request<'a>(&'a self, group: &'a GroupKey, request_id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::admission::JoinRequestRecord>>>;
+
+    /// Join requests, most recently changed first (then by group and request id), optionally
+    /// only those with `status`.
+    fn join_requests(
+        &self,
+        status: Option<crate::admission::JoinRequestStatus>,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<Vec<crate::admission::JoinRequestRecord>>>;
+
+    /// The joins of `group` still owed a batched welcome, oldest first (then by id).
+    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<crate::admission::JoinRecord>>>;
+
+    /// Groups with joins still owed a welcome, each with its oldest such join's time, oldest
+    /// first; at most `limit`.
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::admission::DueWelcome>>>;
+
+    /// Joins logged in `group` at or after `since`.
+    fn count_joins<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<u32>>;
+
+    /// The group's guard as last recorded (it may have expired: check `until`); `None` when
+    /// there never was one or it was ended.
+    fn group_guard<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::admission::GuardRecord>>>;
 }

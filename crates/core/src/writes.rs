@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::admission::AdmissionWrite;
 use crate::faq::FaqAnswer;
 use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
@@ -25,4 +26,6 @@ pub enum StateWrite {
     Signup(SignupWrite),
     /// A change to a lottery (抽奖); see [`LotteryWrite`] for which are refused.
     Lottery(LotteryWrite),
+    /// Admission and welcome state: join requests, the join log, guarded mode.
+    Admission(AdmissionWrite),
 }

@@ -13,6 +13,7 @@
 //!
 //! [`Engine::start`] wires it up; [`Engine::submit`] is the one way events come in.
 
+pub mod admission;
 pub mod analysis;
 mod dispatcher;
 pub mod giveaways;

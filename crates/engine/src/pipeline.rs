@@ -71,6 +71,10 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         blacklist.append(&mut verdict.blacklist);
         if suppressed_by.is_none() {
             writes.append(&mut verdict.writes);
+        } else {
+            // A join request's record is kept whoever handled the request (the blacklist
+            // rejection is moderation's; admission records it).
+            writes.extend(verdict.writes.drain(..).filter(is_decision_record));
         }
         if verdict.suppress_replies && suppressed_by.is_none() {
             suppressed_by = Some(*rule);
@@ -152,6 +156,9 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     if !commit.actions.is_empty() || !commit.tasks.is_empty() {
         core.outbox_changed.send_modify(|generation| *generation += 1);
     }
+    if commit.writes.iter().any(creates_due_work) {
+        core.scheduler_wake.send_modify(|generation| *generation += 1);
+    }
     Ok(Processed { duplicate: false, actions: commit.actions, tasks: commit.tasks, violations: commit.violations })
 }
 
@@ -166,6 +173,16 @@ async fn join_facts(core: &Core, event: &Event, member: Option<&MemberRecord>) -
     let counted = member.is_some_and(|record| record.left_at.is_none());
     let member_no = if counted { on_record } else { on_record.saturating_add(1) };
     Ok(Some(JoinFacts { member_no, channel: None }))
+}
+
+/// Whether a write records a decision taken whatever rule suppressed the others.
+fn is_decision_record(write: &qunzhu_core::StateWrite) -> bool {
+    matches!(write, qunzhu_core::StateWrite::Admission(qunzhu_core::admission::AdmissionWrite::Request(_)))
+}
+
+/// Whether a write gives the scheduler work it must wake for (a batched welcome is owed).
+fn creates_due_work(write: &qunzhu_core::StateWrite) -> bool {
+    matches!(write, qunzhu_core::StateWrite::Admission(qunzhu_core::admission::AdmissionWrite::Join(join)) if join.welcome_pending)
 }
 
 /// What the event changes in its member's record.

@@ -70,6 +70,8 @@ pub struct TemplateSettings {
     pub signup: SignupSettings,
     /// Lotteries (抽奖): entries by keyword or condition, auditable draws, winners announced.
     pub lottery: LotterySettings,
+    /// Admission screening of join requests (入群审核) and join waves (guarded mode).
+    pub admission: crate::rules::admission::AdmissionSettings,
 }
 
 impl Default for TemplateSettings {
@@ -103,6 +105,7 @@ impl TemplateSettings {
             auto_reply: AutoReplySettings::builtin(locale),
             signup: SignupSettings::builtin(locale),
             lottery: LotterySettings::builtin(locale),
+            admission: crate::rules::admission::AdmissionSettings::builtin(locale),
         }
     }
 }
@@ -259,6 +262,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(auto_reply::settings::validate(&settings.auto_reply, &under("auto_reply")));
     problems.extend(signup::settings::validate(&settings.signup, &under("signup")));
     problems.extend(lottery::settings::validate(&settings.lottery, &under("lottery")));
+    problems.extend(crate::rules::admission::settings::validate(&settings.admission, &under("admission")));
     problems
 }
 

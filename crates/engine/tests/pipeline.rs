@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use qunzhu_core::memory::MemoryStore;
-use qunzhu_core::store::ActionStatus;
+use qunzhu_core::store::{ActionStatus, NewRulebookVersion};
 use qunzhu_core::{
     ActionKind, Capabilities, Capability, ConnectorId, Event, EventKind, Member, Message, Origin, Segment, Store,
     SystemClock, TaskStatus,
@@ -29,8 +29,31 @@ fn join(group: &str, id: &str, member: &str, name: &str) -> Event {
     event("shop", group, id, EventKind::MemberJoined { member: Member::new(member, name), inviter: None, invite_code: None })
 }
 
-async fn engine_with(capabilities: Capabilities) -> (Engine, Arc<MemoryStore>) {
+/// A store whose first rulebook is the built-in one welcoming at once instead of batching
+/// and without join waves:
+/// these stories are about the pipeline, and a join's welcome is their typical decision
+/// (tests/ritual.rs covers batching).
+async fn store_welcoming_at_once(locale: Locale) -> Arc<MemoryStore> {
     let store = Arc::new(MemoryStore::new());
+    let mut book = Rulebook::builtin(locale);
+    let settings = book.templates.get_mut(DEFAULT_TEMPLATE).unwrap();
+    settings.welcome.batch_window_secs = 0;
+    // Their bursts of joins are not join waves to alert staff about.
+    settings.admission.join_wave.enabled = false;
+    let first = NewRulebookVersion {
+        parent: None,
+        author: "system".into(),
+        note: "built-in defaults, welcoming at once".into(),
+        changes: Vec::new(),
+        body: book.to_json().to_string(),
+        time: Utc::now(),
+    };
+    store.rulebook_save(&first).await.unwrap();
+    store
+}
+
+async fn engine_with(capabilities: Capabilities) -> (Engine, Arc<MemoryStore>) {
+    let store = store_welcoming_at_once(Locale::ZhCn).await;
     let connectors = HashMap::from([(ConnectorId::new("shop"), capabilities)]);
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), connectors, EngineConfig::default()).await.unwrap();
     (engine, store)
@@ -219,7 +242,7 @@ async fn shutdown_lets_queued_events_finish_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn events_left_unfinished_are_rerun_on_the_next_start() {
-    let store = Arc::new(MemoryStore::new());
+    let store = store_welcoming_at_once(Locale::ZhCn).await;
     // An event accepted by a previous run that stopped before processing it.
     store.accept_event(&join("g1", "e1", "u1", "小王")).await.unwrap();
     let connectors = HashMap::from([(ConnectorId::new("shop"), Capabilities::all())]);
@@ -231,7 +254,7 @@ async fn events_left_unfinished_are_rerun_on_the_next_start() {
 
 #[tokio::test]
 async fn english_operators_get_english_welcomes_and_task_steps() {
-    let store = Arc::new(MemoryStore::new());
+    let store = store_welcoming_at_once(Locale::En).await;
     let connectors = HashMap::from([(ConnectorId::new("shop"), Capabilities::new([Capability::Reply]))]);
     let config = EngineConfig { locale: Locale::En, ..EngineConfig::default() };
     let engine = Engine::start(store, Arc::new(SystemClock), connectors, config).await.unwrap();

@@ -63,11 +63,23 @@ impl Server {
                 .await
                 .is_ok()
             {
+                server.welcome_at_once().await;
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not come up");
+    }
+
+    /// Welcome at once (no batching) and no join waves: these stories are about the bridge,
+    /// with a join's welcome as their typical action (ritual_app.rs covers batching).
+    async fn welcome_at_once(&self) {
+        let current: Value = self.client.get(self.url("/api/v1/rulebook")).send().await.unwrap().json().await.unwrap();
+        let mut book = current["rulebook"].clone();
+        book["templates"]["default"]["welcome"]["batch_window_secs"] = json!(0);
+        book["templates"]["default"]["admission"]["join_wave"]["enabled"] = json!(false);
+        let response = self.client.put(self.url("/api/v1/rulebook?author=test&note=welcome+at+once")).json(&book).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
 
     fn url(&self, path: &str) -> String {

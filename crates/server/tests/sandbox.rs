@@ -24,11 +24,33 @@ struct App {
     sandbox: Arc<SandboxConnector>,
 }
 
+/// The built-in rulebook welcoming at once (no batching) and without join waves: these
+/// tests are about the sandbox, with a join's welcome as their typical action
+/// (ritual_app.rs covers batching).
+async fn store_welcoming_at_once() -> Arc<MemoryStore> {
+    use qunzhu_core::Store;
+    let store = Arc::new(MemoryStore::new());
+    let mut book = qunzhu_engine::Rulebook::builtin(qunzhu_engine::Locale::ZhCn);
+    let settings = book.templates.get_mut(qunzhu_engine::rulebook::DEFAULT_TEMPLATE).unwrap();
+    settings.welcome.batch_window_secs = 0;
+    settings.admission.join_wave.enabled = false;
+    let first = qunzhu_core::store::NewRulebookVersion {
+        parent: None,
+        author: "system".into(),
+        note: "built-in defaults, welcoming at once".into(),
+        changes: Vec::new(),
+        body: book.to_json().to_string(),
+        time: chrono::Utc::now(),
+    };
+    store.rulebook_save(&first).await.unwrap();
+    store
+}
+
 async fn app() -> App {
     let sandbox = Arc::new(SandboxConnector::new());
     let connectors = HashMap::from([(ConnectorId::new("sandbox"), sandbox.capabilities().clone())]);
     let engine = Engine::start(
-        Arc::new(MemoryStore::new()),
+        store_welcoming_at_once().await,
         Arc::new(SystemClock),
         connectors,
         EngineConfig::default(),

@@ -27,6 +27,7 @@ use qunzhu_core::Store;
 use thiserror::Error;
 
 mod common;
+mod admission;
 mod lottery;
 mod membership;
 mod points;

@@ -1412,4 +1412,30 @@ impl Store for PostgresStore {
     fn count_members<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<u32>> {
         Box::pin(crate::membership::postgres::count_members(&self.pool, group))
     }
+
+    // --- admission and the welcome ritual (crate::admission) ---
+
+    fn join_request<'a>(&'a self, group: &'a GroupKey, request_id: &'a str) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::admission::JoinRequestRecord>>> {
+        Box::pin(crate::admission::postgres::request(&self.pool, group, request_id))
+    }
+
+    fn join_requests(&self, status: Option<qunzhu_core::admission::JoinRequestStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::admission::JoinRequestRecord>>> {
+        Box::pin(crate::admission::postgres::requests(&self.pool, status, limit))
+    }
+
+    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::admission::JoinRecord>>> {
+        Box::pin(crate::admission::postgres::pending_welcomes(&self.pool, group))
+    }
+
+    fn due_welcomes(&self, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::admission::DueWelcome>>> {
+        Box::pin(crate::admission::postgres::due_welcomes(&self.pool, limit))
+    }
+
+    fn count_joins<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(crate::admission::postgres::count_joins(&self.pool, group, since))
+    }
+
+    fn group_guard<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::admission::GuardRecord>>> {
+        Box::pin(crate::admission::postgres::guard(&self.pool, group))
+    }
 }

@@ -3,6 +3,7 @@
 //!
 //! The registry is closed: adding a rule is one module plus one [`Rule`] variant.
 
+pub mod admission;
 pub mod auto_reply;
 pub mod content;
 pub mod lottery;
@@ -129,6 +130,9 @@ pub enum RuleError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
     Moderate,
+    /// Admission screening and join waves; right after moderation (which rejects
+    /// blacklisted applicants: admission records that without acting again).
+    Admission,
     Welcome,
     Points,
     Schedule,
@@ -144,11 +148,12 @@ pub enum Rule {
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Moderate => "moderate",
+            Self::Admission => "admission",
             Self::Welcome => "welcome",
             Self::Points => "points",
             Self::Schedule => "schedule",
@@ -163,7 +168,8 @@ impl Rule {
     pub async fn evaluate(self, cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
         match self {
             Self::Moderate => moderate::evaluate(cx).await,
-            Self::Welcome => Ok(welcome::evaluate(cx)),
+            Self::Admission => admission::evaluate(cx).await,
+            Self::Welcome => welcome::evaluate(cx).await,
             Self::Points => points::evaluate(cx).await,
             Self::Schedule => schedule::evaluate(cx).await,
             Self::AutoReply => auto_reply::evaluate(cx).await,

@@ -9,12 +9,15 @@
 //! - [`content`] — `/api/v1/content…` (the content library), `/api/v1/faq/stats`,
 //!   `/api/v1/faq/test`.
 //! - [`signups`], [`lotteries`] — `/api/v1/signups…` (接龙) and `/api/v1/lotteries…` (抽奖).
+//! - [`admission`] — `/api/v1/join-requests…` (入群审核) and
+//!   `/api/v1/groups/{connector}/{group}/guard` (guarded mode after a join wave).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
 //! [`router`] takes an [`AppState`] and returns a plain `axum::Router`, so tests drive it
 //! with `tower::ServiceExt::oneshot` and no socket.
 
+mod admission;
 pub mod admin;
 pub mod bridge;
 pub mod content;
@@ -193,6 +196,13 @@ pub fn router(state: AppState) -> Router {
         .merge(points_routes)
         .merge(content_routes)
         .merge(giveaway_routes)
+        .merge(
+            Router::new()
+                .route("/api/v1/join-requests", get(admission::list))
+                .route("/api/v1/join-requests/{id}/approve", post(admission::approve))
+                .route("/api/v1/join-requests/{id}/reject", post(admission::reject))
+                .route("/api/v1/groups/{connector}/{group}/guard", get(admission::get_guard).delete(admission::end_guard)),
+        )
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)

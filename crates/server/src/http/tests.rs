@@ -25,8 +25,30 @@ fn bridge(id: &str, capabilities: &[&str]) -> BridgeConfig {
     }
 }
 
-async fn app() -> (AppState, axum::Router) {
+/// The built-in rulebook welcoming at once (no batching) and without join waves: these
+/// tests are about the API, with a join's welcome as their typical action
+/// (tests/ritual_app.rs covers batching).
+async fn store_welcoming_at_once() -> Arc<MemoryStore> {
+    use qunzhu_core::Store;
     let store = Arc::new(MemoryStore::new());
+    let mut book = qunzhu_engine::Rulebook::builtin(qunzhu_engine::Locale::ZhCn);
+    let settings = book.templates.get_mut(qunzhu_engine::rulebook::DEFAULT_TEMPLATE).unwrap();
+    settings.welcome.batch_window_secs = 0;
+    settings.admission.join_wave.enabled = false;
+    let first = qunzhu_core::store::NewRulebookVersion {
+        parent: None,
+        author: "system".into(),
+        note: "built-in defaults, welcoming at once".into(),
+        changes: Vec::new(),
+        body: book.to_json().to_string(),
+        time: chrono::Utc::now(),
+    };
+    store.rulebook_save(&first).await.unwrap();
+    store
+}
+
+async fn app() -> (AppState, axum::Router) {
+    let store = store_welcoming_at_once().await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sandbox = Arc::new(SandboxConnector::with_clock(clock.clone()));
     let bridges = [

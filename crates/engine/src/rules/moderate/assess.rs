@@ -270,9 +270,30 @@ pub fn is_newcomer(record: Option<&MemberRecord>, settings: &ModerationSettings,
     record.messages < u64::from(settings.newcomer_messages) || now - joined_at < Duration::days(i64::from(settings.newcomer_days))
 }
 
-/// [`assess`] with the member's record and the behaviour windows of a live group.
-pub fn assess_in_context(cx: &RuleContext<'_>, author: &Member, message: &Message) -> Assessment {
-    let settings = &cx.settings.moderation;
+/// [`assess`] with the member's record and the behaviour windows of a live group. In guarded
+/// mode (a join wave, `guard`), members who joined since it began are newcomers whatever
+/// their messages and days, and links, contacts and cards count for newcomers even where
+/// the settings turned them off.
+pub fn assess_in_context(
+    cx: &RuleContext<'_>,
+    author: &Member,
+    message: &Message,
+    guard: Option<&qunzhu_core::admission::GuardRecord>,
+) -> Assessment {
+    let joined_in_wave = guard.is_some_and(|g| cx.member.and_then(|m| m.joined_at).is_some_and(|at| at >= g.started_at));
+    let strict;
+    let settings = if joined_in_wave {
+        let mut stricter = cx.settings.moderation.clone();
+        for scope in [&mut stricter.links, &mut stricter.contacts, &mut stricter.cards] {
+            if *scope == Scope::Off {
+                *scope = Scope::Newcomers;
+            }
+        }
+        strict = stricter;
+        &strict
+    } else {
+        &cx.settings.moderation
+    };
     let Some(report) = cx.analysis.report.as_ref() else { return Assessment::default() };
     let behaviour = &cx.tools.behaviour;
     let key = &cx.group.key;
@@ -283,7 +304,8 @@ pub fn assess_in_context(cx: &RuleContext<'_>, author: &Member, message: &Messag
         0
     };
     let spam_score = if settings.spam_threshold < 1.0 { cx.tools.spam_score(&cx.analysis.text) } else { 0.0 };
-    let circumstances = Circumstances { newcomer: is_newcomer(cx.member, settings, cx.now), recent_posts, same_text_members: 0 };
+    let newcomer = joined_in_wave || is_newcomer(cx.member, settings, cx.now);
+    let circumstances = Circumstances { newcomer, recent_posts, same_text_members: 0 };
     let first = assess(report, message, settings, spam_score, circumstances);
     let suspicious = first.score > 0.0;
     if settings.wave_members < 2 || !suspicious || report.folded.compact.chars().count() < WAVE_MIN_CHARS {

@@ -56,7 +56,8 @@ pub async fn evaluate(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
                 }
                 return Ok(verdict);
             }
-            let assessment = assess::assess_in_context(cx, author, message);
+            let guard = crate::rules::admission::guarded(cx).await?;
+            let assessment = assess::assess_in_context(cx, author, message, guard.as_ref());
             if !assessment.flagged {
                 return Ok(Verdict::none());
             }
