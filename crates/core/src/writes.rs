@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::faq::FaqAnswer;
+use crate::growth::{CounterIncrement, Milestone, ReferralWrite};
 use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
 use crate::signup::SignupWrite;
@@ -25,4 +26,11 @@ pub enum StateWrite {
     Signup(SignupWrite),
     /// A change to a lottery (抽奖); see [`LotteryWrite`] for which are refused.
     Lottery(LotteryWrite),
+    /// A change to a referral (裂变); see [`ReferralWrite`].
+    Referral(ReferralWrite),
+    /// A milestone reached: refused with a conflict when another event already reached the
+    /// same threshold (the event is judged again and sees it), skipped on a re-run of its own.
+    Milestone(Milestone),
+    /// A custom counter's increment; skipped when its id is already stored.
+    Counter(CounterIncrement),
 }
