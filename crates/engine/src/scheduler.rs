@@ -42,6 +42,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("schedule", crate::rules::schedule::source::due),
     ("signup", crate::giveaways::signup_source),
     ("lottery", crate::giveaways::lottery_source),
+    ("referral", crate::growth::referral_source),
 ];
 
 /// The longest the loop sleeps between scans.
