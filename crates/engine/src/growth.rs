@@ -129,6 +129,16 @@ fn random_hex(bytes: usize) -> Result<String, GrowthError> {
     Ok(seed.iter().take(bytes).map(|b| format!("{b:02X}")).collect())
 }
 
+/// Letters a code is made of: no digits (the spam model reads letter-digit strings as contact
+/// ids, and a newcomer's first message would be deleted), no I or O (read as 1 and 0).
+const CODE_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// A personal invite code: six letters, e.g. `KQWZMT`.
+fn random_code() -> Result<String, GrowthError> {
+    let seed = crate::rules::lottery::draw::new_seed().map_err(|e| GrowthError::Conflict(e.to_string()))?;
+    Ok(seed.iter().take(6).map(|b| char::from(CODE_LETTERS[usize::from(*b) % CODE_LETTERS.len()])).collect())
+}
+
 impl Engine {
     /// A member's personal invite code (created on first request, the same one afterwards).
     ///
@@ -141,10 +151,10 @@ impl Engine {
         if member.as_str().trim().is_empty() {
             return Err(invalid("member", "`member` is required: the platform id of the member the code is for"));
         }
-        // A clash with another member's code is unlikely (32 random bits); try a few.
+        // A clash with another member's code is unlikely (24^6 codes); try a few.
         for _ in 0..5 {
             let code = ReferralCode {
-                code: format!("YQ{}", random_hex(4)?),
+                code: random_code()?,
                 connector: connector.clone(),
                 member: member.clone(),
                 member_name: name.clone(),
