@@ -9,6 +9,8 @@
 //! - [`content`] — `/api/v1/content…` (the content library), `/api/v1/faq/stats`,
 //!   `/api/v1/faq/test`.
 //! - [`signups`], [`lotteries`] — `/api/v1/signups…` (接龙) and `/api/v1/lotteries…` (抽奖).
+//! - `referrals`, `counters` — `/api/v1/referrals…` (裂变: codes, campaigns, leaderboards,
+//!   fraud flags), `/api/v1/milestones`, `/api/v1/counters…` (custom counters).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -18,11 +20,13 @@
 pub mod admin;
 pub mod bridge;
 pub mod content;
+mod counters;
 pub mod error;
 mod input;
 mod lotteries;
 mod moderation;
 mod points;
+mod referrals;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
@@ -193,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .merge(points_routes)
         .merge(content_routes)
         .merge(giveaway_routes)
+        .merge(referrals::routes().merge(counters::routes()))
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
