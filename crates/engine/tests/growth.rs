@@ -119,13 +119,13 @@ async fn an_invite_becomes_valid_after_the_stay_and_a_message_and_pays_once() {
     h.join(&invitee, Some(&inviter)).await;
     assert_eq!(h.status("u2").await, ReferralStatus::Pending);
 
-    // The stay is over but the invitee never spoke: still pending.
-    h.after(Duration::days(3) + Duration::hours(1)).await;
+    h.say(&invitee, "大家好").await;
+    // Spoken, but the stay is not over.
+    h.after(Duration::days(2)).await;
     assert_eq!(h.status("u2").await, ReferralStatus::Pending);
     assert_eq!(h.balance("u1").await, 0);
 
-    h.say(&invitee, "大家好").await;
-    assert_eq!(h.after(Duration::seconds(1)).await, 1, "one validation tick");
+    assert_eq!(h.after(Duration::days(1)).await, 1, "one validation tick");
     assert_eq!(h.status("u2").await, ReferralStatus::Valid);
     assert_eq!(h.balance("u1").await, 10);
     assert_eq!(h.sends_containing("感谢 @老会员 邀请 新朋友").await, 1);
@@ -304,4 +304,20 @@ async fn message_totals_are_celebrated_when_crossed() {
         h.say(&someone, text).await;
     }
     assert_eq!(h.sends_containing("累计消息突破 3 条").await, 1);
+}
+
+#[tokio::test]
+async fn an_invitee_speaking_first_after_the_stay_validates_the_invite_at_once() {
+    let h = Harness::new().await;
+    let (inviter, invitee) = (member("u1", "老会员"), member("u2", "新朋友"));
+    h.join(&invitee, Some(&inviter)).await;
+    // The stay is over but the invitee never spoke: still pending.
+    h.after(Duration::days(4)).await;
+    assert_eq!(h.status("u2").await, ReferralStatus::Pending);
+    let said = h.say(&invitee, "潜水这么久，冒个泡").await;
+    assert_eq!(h.status("u2").await, ReferralStatus::Valid);
+    assert_eq!(h.balance("u1").await, 10);
+    assert_eq!(said.actions.iter().filter(|a| text_of(a).contains("感谢 @老会员")).count(), 1);
+    h.after(Duration::minutes(1)).await;
+    assert_eq!(h.balance("u1").await, 10, "the scheduler finds nothing left to do");
 }

@@ -4,8 +4,9 @@
 //! given with the join (`invite_code`) or as the newcomer's first message, else the platform's
 //! inviter — and recorded as a pending [`Referral`] (once per invitee and group: a rejoin is
 //! not a new invite). The invitee's first message sets `spoke_at`; once they have stayed the
-//! stay days, the scheduler's [`crate::growth::referral_source`] ticks `referral:<id>` and the
-//! rule makes it valid, pays the inviter (a ledger entry, reason 邀请奖励, id
+//! stay days, the scheduler's [`crate::growth::referral_source`] ticks `referral:<id>` (or,
+//! when the stay is already over, the first message itself does it) and the rule makes it
+//! valid, pays the inviter (a ledger entry, reason 邀请奖励, id
 //! `referral:<id>:reward`) and thanks them. A leave while pending voids it; a leave inside the
 //! early-leave window after validation reverses it with a negative entry
 //! (`referral:<id>:reversal`, so once). Campaigns running for the group at the join fix the
@@ -75,7 +76,7 @@ pub async fn evaluate(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
         EventKind::MemberLeft { member, .. } => on_leave(cx, &member.id, &mut verdict).await?,
         EventKind::Tick { job } => {
             if let Some(id) = job.strip_prefix(JOB_PREFIX) {
-                validate(cx, id, &mut verdict).await?;
+                validation_tick(cx, id, &mut verdict).await?;
             }
         }
         EventKind::OperatorCommand { command, .. } => {
@@ -190,8 +191,11 @@ async fn on_message(cx: &RuleContext<'_>, author: &Member, message: &Message, ve
     {
         let id = referral_id(&group, &author.id);
         match cx.store.referral(&id).await? {
-            Some(referral) if referral.status == ReferralStatus::Pending && referral.spoke_at.is_none() => {
+            Some(mut referral) if referral.status == ReferralStatus::Pending && referral.spoke_at.is_none() => {
                 verdict.writes.push(StateWrite::Referral(ReferralWrite::Spoke { id, at: cx.event.time }));
+                // Someone whose stay is already over counts the moment they speak.
+                referral.spoke_at = Some(cx.event.time);
+                validate(cx, &referral, verdict);
             }
             Some(_) => {}
             None => {
@@ -266,15 +270,22 @@ fn ledger(cx: &RuleContext<'_>, referral: &Referral, what: &str, amount: i64, re
     }
 }
 
-/// The validation tick: pending, spoken, stayed → valid, paid, thanked.
-async fn validate(cx: &RuleContext<'_>, id: &str, verdict: &mut Verdict) -> Result<(), RuleError> {
-    let Some(referral) = cx.store.referral(id).await? else { return Ok(()) };
-    if referral.status != ReferralStatus::Pending || referral.spoke_at.is_none() || referral.due_at > cx.now {
-        return Ok(());
+/// The validation tick for referral `id`.
+async fn validation_tick(cx: &RuleContext<'_>, id: &str, verdict: &mut Verdict) -> Result<(), RuleError> {
+    if let Some(referral) = cx.store.referral(id).await? {
+        validate(cx, &referral, verdict);
     }
-    verdict.writes.push(StateWrite::Referral(ReferralWrite::Validated { id: id.to_owned(), at: cx.now }));
+    Ok(())
+}
+
+/// Pending, spoken, stayed → valid, paid, thanked; anything else is left as it is.
+fn validate(cx: &RuleContext<'_>, referral: &Referral, verdict: &mut Verdict) {
+    if referral.status != ReferralStatus::Pending || referral.spoke_at.is_none() || referral.due_at > cx.now {
+        return;
+    }
+    verdict.writes.push(StateWrite::Referral(ReferralWrite::Validated { id: referral.id.clone(), at: cx.now }));
     if referral.reward_points > 0 {
-        verdict.writes.push(StateWrite::Points(ledger(cx, &referral, "reward", referral.reward_points, cx.locale.pick("邀请奖励", "referral reward"))));
+        verdict.writes.push(StateWrite::Points(ledger(cx, referral, "reward", referral.reward_points, cx.locale.pick("邀请奖励", "referral reward"))));
     }
     let settings = &cx.settings.referrals;
     if settings.thank_inviter {
@@ -292,7 +303,6 @@ async fn validate(cx: &RuleContext<'_>, id: &str, verdict: &mut Verdict) -> Resu
         };
         send(verdict, segments, explanation);
     }
-    Ok(())
 }
 
 async fn on_counter(cx: &RuleContext<'_>, command: &CounterCommand, verdict: &mut Verdict) -> Result<(), RuleError> {
