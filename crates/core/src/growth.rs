@@ -110,7 +110,7 @@ pub fn referral_id(group: &GroupKey, invitee: &MemberId) -> String {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ReferralWrite {
     /// A new referral; skipped when one with its id exists (a rejoin is not a new invite).
-    Invited(Referral),
+    Invited(Box<Referral>),
     /// The invitee spoke (sets `spoke_at` once).
     Spoke { id: String, at: DateTime<Utc> },
     /// `pending` → `valid`.

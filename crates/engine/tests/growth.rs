@@ -296,7 +296,7 @@ async fn a_custom_counter_crossing_1000_celebrates_once() {
 #[tokio::test]
 async fn message_totals_are_celebrated_when_crossed() {
     let h = Harness::new().await;
-    let mut rulebook = (*h.engine.rulebook()).rulebook.clone();
+    let mut rulebook = h.engine.rulebook().rulebook.clone();
     rulebook.templates.get_mut("default").unwrap().milestones.message_totals = vec![3];
     h.engine.save_rulebook(rulebook, "alice", "small totals").await.unwrap();
     let someone = member("u1", "话痨");

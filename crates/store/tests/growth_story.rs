@@ -101,7 +101,7 @@ fn milestone(group: &GroupKey, threshold: i64, cause: &str, at: i64) -> Mileston
 
 async fn a_referral_round_trips_and_moves_only_by_its_transitions(store: Arc<dyn Store>) {
     let invited = referral("1", "u2", "u1", 0);
-    store.commit(&commit(vec![r(ReferralWrite::Invited(invited.clone()))])).await.unwrap();
+    store.commit(&commit(vec![r(ReferralWrite::Invited(Box::new(invited.clone())))])).await.unwrap();
     assert_eq!(store.referral(&invited.id).await.unwrap(), Some(invited.clone()), "every field round-trips");
 
     // A second invite for the same invitee and group (a rejoin) is skipped.
@@ -109,7 +109,7 @@ async fn a_referral_round_trips_and_moves_only_by_its_transitions(store: Arc<dyn
     let id = invited.id.clone();
     store
         .commit(&commit(vec![
-            r(ReferralWrite::Invited(rejoin)),
+            r(ReferralWrite::Invited(Box::new(rejoin))),
             r(ReferralWrite::Spoke { id: id.clone(), at: t(10) }),
             r(ReferralWrite::Spoke { id: id.clone(), at: t(20) }),
             r(ReferralWrite::Reversed { id: id.clone(), at: t(30) }),
@@ -137,7 +137,7 @@ async fn referrals_are_listed_by_filter_and_due_once_spoken_and_stayed(store: Ar
     let mut campaign = referral("1", "b", "x", 10);
     campaign.campaign = Some("rc-1".into());
     let all = [referral("1", "a", "x", 0), campaign, referral("1", "c", "y", 20), referral("2", "d", "x", 30)];
-    store.commit(&commit(all.iter().cloned().map(|x| r(ReferralWrite::Invited(x))).collect())).await.unwrap();
+    store.commit(&commit(all.iter().cloned().map(|x| r(ReferralWrite::Invited(Box::new(x)))).collect())).await.unwrap();
     let ids = |list: Vec<Referral>| list.into_iter().map(|x| x.invitee.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(store.list_referrals(&ReferralFilter::default(), 10).await.unwrap()), ["d", "c", "b", "a"], "newest join first");
     let in_group = ReferralFilter { group: Some(qq("1")), inviter: Some("x".into()), ..ReferralFilter::default() };

@@ -64,7 +64,7 @@ impl Growth {
         };
         match write {
             ReferralWrite::Invited(referral) => {
-                self.referrals.entry(referral.id.clone()).or_insert_with(|| referral.clone());
+                self.referrals.entry(referral.id.clone()).or_insert_with(|| (**referral).clone());
             }
             ReferralWrite::Spoke { id, at } => {
                 if let Some(r) = self.referrals.get_mut(id) {

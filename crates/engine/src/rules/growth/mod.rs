@@ -146,7 +146,7 @@ async fn invite(
         validated_at: None,
         left_at: None,
     };
-    verdict.writes.push(StateWrite::Referral(ReferralWrite::Invited(referral)));
+    verdict.writes.push(StateWrite::Referral(ReferralWrite::Invited(Box::new(referral))));
     Ok(())
 }
 
