@@ -16,6 +16,7 @@
 //! - [`content`] — the content library (素材库): texts, images, links with tags.
 //! - [`faq`] — auto-reply cooldowns and hit statistics.
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
+//! - [`growth`] — referrals (裂变), invite codes, campaigns, milestones and custom counters.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
@@ -28,6 +29,7 @@ pub mod connector;
 pub mod content;
 pub mod event;
 pub mod faq;
+pub mod growth;
 pub mod ids;
 pub mod lottery;
 pub mod memory;

@@ -3,6 +3,7 @@
 
 mod admission;
 mod giveaways;
+mod growth;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -10,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::content::{content_audit, ContentChange, ContentDraft, ContentItem};
+use crate::growth::{Counter, Milestone, MilestoneKind, Referral, ReferralCampaign, ReferralCode, ReferralFilter};
 use crate::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 
 use crate::admission::{GuardRecord, JoinRecord, JoinRequestRecord, JoinRequestStatus};
@@ -64,6 +66,7 @@ struct State {
     faq_last: HashMap<(GroupKey, String, MemberId), (String, DateTime<Utc>)>,
     giveaways: giveaways::Giveaways,
     admission: admission::Admission,
+    growth: growth::Growth,
 }
 
 impl State {
@@ -123,6 +126,9 @@ impl State {
             // Applied all or nothing before the rest of the commit (they may be refused).
             StateWrite::Signup(_) | StateWrite::Lottery(_) => {}
             StateWrite::Admission(write) => self.admission.apply(write),
+            StateWrite::Referral(write) => self.growth.apply_referral(write),
+            StateWrite::Milestone(milestone) => self.growth.apply_milestone(milestone),
+            StateWrite::Counter(increment) => self.growth.apply_counter(increment),
         }
     }
 
@@ -212,6 +218,9 @@ impl Store for MemoryStore {
             Ok(giveaways) => giveaways,
             Err(error) => return ready(Err(error)),
         };
+        if let Err(error) = state.growth.check(&commit.writes) {
+            return ready(Err(error));
+        }
         if let Some(seq) = commit.event_seq {
             let Some(slot) = usize::try_from(seq - 1).ok().and_then(|i| state.events.get_mut(i)) else {
                 return ready(Err(StoreError::NotFound(format!("event #{seq}"))));
@@ -1025,5 +1034,79 @@ impl Store for MemoryStore {
 
     fn group_guard<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<GuardRecord>>> {
         ready(Ok(self.state().admission.guard(group)))
+    }
+
+    // --- referrals and milestones ---
+
+    fn referral<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Referral>>> {
+        ready(Ok(self.state().growth.referrals.get(id).cloned()))
+    }
+
+    fn list_referrals<'a>(&'a self, filter: &'a ReferralFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<Referral>>> {
+        ready(Ok(self.state().growth.list_referrals(filter, limit)))
+    }
+
+    fn due_referrals(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Referral>>> {
+        ready(Ok(self.state().growth.due_referrals(now, limit)))
+    }
+
+    fn save_referral_code<'a>(&'a self, code: &'a ReferralCode) -> BoxFuture<'a, StoreResult<ReferralCode>> {
+        ready(self.state().growth.save_code(code))
+    }
+
+    fn referral_code<'a>(&'a self, connector: &'a ConnectorId, code: &'a str) -> BoxFuture<'a, StoreResult<Option<ReferralCode>>> {
+        ready(Ok(self.state().growth.code(connector, code)))
+    }
+
+    fn save_referral_campaign<'a>(&'a self, campaign: &'a ReferralCampaign, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        state.growth.campaigns.insert(campaign.id.clone(), campaign.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(()))
+    }
+
+    fn referral_campaigns(&self) -> BoxFuture<'_, StoreResult<Vec<ReferralCampaign>>> {
+        ready(Ok(self.state().growth.campaigns()))
+    }
+
+    fn delete_referral_campaign<'a>(&'a self, id: &'a str, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let removed = state.growth.campaigns.remove(id).is_some();
+        if removed {
+            state.push_audit(audit.clone());
+        }
+        ready(Ok(removed))
+    }
+
+    fn milestone_reached<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        kind: MilestoneKind,
+        name: &'a str,
+        threshold: i64,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.state().growth.milestones.contains_key(&(group.clone(), kind, name.to_owned(), threshold))))
+    }
+
+    fn list_milestones<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<Milestone>>> {
+        ready(Ok(self.state().growth.list_milestones(group, limit)))
+    }
+
+    fn counter_value<'a>(&'a self, group: &'a GroupKey, name: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
+        ready(Ok(self.state().growth.counters.get(&(group.clone(), name.to_owned())).map_or(0, |c| c.value)))
+    }
+
+    fn list_counters<'a>(&'a self, group: Option<&'a GroupKey>) -> BoxFuture<'a, StoreResult<Vec<Counter>>> {
+        ready(Ok(self.state().growth.list_counters(group)))
+    }
+
+    fn group_message_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>> {
+        let state = self.state();
+        ready(Ok(state.members.values().filter(|m| &m.group == group).map(|m| i64::try_from(m.messages).unwrap_or(i64::MAX)).sum()))
+    }
+
+    fn group_check_in_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>> {
+        let state = self.state();
+        ready(Ok(state.check_ins.keys().filter(|(g, _, _)| g == group).count() as i64))
     }
 }

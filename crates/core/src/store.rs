@@ -26,6 +26,7 @@ use crate::action::Action;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::content::{ContentDraft, ContentItem};
 use crate::event::Event;
+use crate::growth::{Counter, Milestone, MilestoneKind, Referral, ReferralCampaign, ReferralCode, ReferralFilter};
 use crate::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
 use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
@@ -568,4 +569,58 @@ pub trait Store: Send + Sync + 'static {
     /// The group's guard as last recorded (it may have expired: check `until`); `None` when
     /// there never was one or it was ended.
     fn group_guard<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::admission::GuardRecord>>>;
+    // --- referrals and milestones ---
+    // Referral, milestone and counter changes are `StateWrite`s committed with their event;
+    // invite codes and campaigns are the operator's, saved directly.
+
+    fn referral<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Referral>>>;
+
+    /// Referrals passing `filter`, newest join first (ties: by id).
+    fn list_referrals<'a>(&'a self, filter: &'a ReferralFilter, limit: u32) -> BoxFuture<'a, StoreResult<Vec<Referral>>>;
+
+    /// Pending referrals whose invitee has spoken and whose stay ends at or before `now`,
+    /// soonest first: the ones ready to become valid.
+    fn due_referrals(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<Referral>>>;
+
+    /// Saves a member's invite code unless they already have one (per connector), and
+    /// returns the code they hold. A code already held by someone else is a
+    /// [`StoreError::Conflict`].
+    fn save_referral_code<'a>(&'a self, code: &'a ReferralCode) -> BoxFuture<'a, StoreResult<ReferralCode>>;
+
+    /// The invite code `code` of a connector, if someone holds it (exact match).
+    fn referral_code<'a>(&'a self, connector: &'a ConnectorId, code: &'a str) -> BoxFuture<'a, StoreResult<Option<ReferralCode>>>;
+
+    /// Creates or replaces a campaign (by id), with its audit row, in one transaction.
+    fn save_referral_campaign<'a>(&'a self, campaign: &'a ReferralCampaign, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every campaign, by start time (ties: id).
+    fn referral_campaigns(&self) -> BoxFuture<'_, StoreResult<Vec<ReferralCampaign>>>;
+
+    /// Deletes a campaign with its audit row; `false` (and no audit row) when there was none.
+    /// Referrals keep the id of the campaign they counted for.
+    fn delete_referral_campaign<'a>(&'a self, id: &'a str, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Whether `group` already reached this threshold.
+    fn milestone_reached<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        kind: MilestoneKind,
+        name: &'a str,
+        threshold: i64,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Milestones reached, newest first, optionally of one group.
+    fn list_milestones<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<Milestone>>>;
+
+    /// A custom counter's value in a group (0 when it was never incremented).
+    fn counter_value<'a>(&'a self, group: &'a GroupKey, name: &'a str) -> BoxFuture<'a, StoreResult<i64>>;
+
+    /// Custom counters, by group then name, optionally of one group.
+    fn list_counters<'a>(&'a self, group: Option<&'a GroupKey>) -> BoxFuture<'a, StoreResult<Vec<Counter>>>;
+
+    /// The messages ever posted in a group (the sum of its members' message counts).
+    fn group_message_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>>;
+
+    /// The check-ins ever made in a group (make-up check-ins included).
+    fn group_check_in_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>>;
 }

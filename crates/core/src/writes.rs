@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admission::AdmissionWrite;
 use crate::faq::FaqAnswer;
+use crate::growth::{CounterIncrement, Milestone, ReferralWrite};
 use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
 use crate::signup::SignupWrite;
@@ -28,4 +29,11 @@ pub enum StateWrite {
     Lottery(LotteryWrite),
     /// Admission and welcome state: join requests, the join log, guarded mode.
     Admission(AdmissionWrite),
+    /// A change to a referral (裂变); see [`ReferralWrite`].
+    Referral(ReferralWrite),
+    /// A milestone reached: refused with a conflict when another event already reached the
+    /// same threshold (the event is judged again and sees it), skipped on a re-run of its own.
+    Milestone(Milestone),
+    /// A custom counter's increment; skipped when its id is already stored.
+    Counter(CounterIncrement),
 }

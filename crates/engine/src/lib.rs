@@ -7,6 +7,8 @@
 //! - [`shop`] — the points shop and manual points (commands and the API share it).
 //! - [`problems`] — precise, located errors for operator-written TOML.
 //! - [`giveaways`] — sign-up lists and lotteries from the API, and their due ticks.
+//! - [`growth`] — referral codes, campaigns, leaderboards, fraud flags and counters from the
+//!   API, and the referral validation ticks.
 //! - `pipeline` — one event through the rules to a committed decision.
 //! - `dispatcher` — events of one group in order, groups in parallel.
 //! - [`scheduler`] — time-based work (scheduled posts…) as `Tick` events; [`Engine::run_due`].
@@ -17,6 +19,7 @@ pub mod admission;
 pub mod analysis;
 mod dispatcher;
 pub mod giveaways;
+pub mod growth;
 pub mod locale;
 pub mod operations;
 mod pipeline;

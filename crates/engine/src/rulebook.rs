@@ -18,6 +18,7 @@ use qunzhu_text::lexicon::{builtin_words, Category, LexiconMatcher};
 use crate::locale::Locale;
 use crate::problems::{serde_path, Problem};
 use crate::rules::auto_reply::{self, AutoReplySettings, CompiledFaq};
+use crate::rules::growth::{self, MilestoneSettings, ReferralSettings};
 use crate::rules::moderate::{self, ModerationSettings};
 use crate::rules::points::{self, CheckInSettings, LevelSettings, PointsSettings};
 use crate::rules::lottery::{self, LotterySettings};
@@ -72,6 +73,12 @@ pub struct TemplateSettings {
     pub lottery: LotterySettings,
     /// Admission screening of join requests (入群审核) and join waves (guarded mode).
     pub admission: crate::rules::admission::AdmissionSettings,
+    /// Referrals (裂变): who invited whom, valid after a stay and a word, rewarded in points,
+    /// reversed on an early leave. Campaigns (API) override the reward and periods.
+    pub referrals: ReferralSettings,
+    /// Milestones (里程碑): celebrate member counts, check-in and message totals and custom
+    /// counters, once per threshold per group.
+    pub milestones: MilestoneSettings,
 }
 
 impl Default for TemplateSettings {
@@ -106,6 +113,8 @@ impl TemplateSettings {
             signup: SignupSettings::builtin(locale),
             lottery: LotterySettings::builtin(locale),
             admission: crate::rules::admission::AdmissionSettings::builtin(locale),
+            referrals: ReferralSettings::builtin(locale),
+            milestones: MilestoneSettings::builtin(locale),
         }
     }
 }
@@ -263,6 +272,8 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(signup::settings::validate(&settings.signup, &under("signup")));
     problems.extend(lottery::settings::validate(&settings.lottery, &under("lottery")));
     problems.extend(crate::rules::admission::settings::validate(&settings.admission, &under("admission")));
+    problems.extend(growth::settings::validate_referrals(&settings.referrals, &under("referrals")));
+    problems.extend(growth::settings::validate_milestones(&settings.milestones, &under("milestones")));
     problems
 }
 

@@ -43,6 +43,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("signup", crate::giveaways::signup_source),
     ("lottery", crate::giveaways::lottery_source),
     ("welcome", crate::rules::welcome::source::due),
+    ("referral", crate::growth::referral_source),
 ];
 
 /// The longest the loop sleeps between scans.

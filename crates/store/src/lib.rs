@@ -11,6 +11,8 @@
 //! - `content`, `faq` — the content library and auto-reply state, their SQL written once for
 //!   both backends (a macro per file, instantiated for SQLite and PostgreSQL).
 //! - `signup`, `lottery` — sign-up lists (接龙) and lotteries (抽奖), the same way.
+//! - `growth` — referrals, invite codes, campaigns, milestones and custom counters (migration
+//!   `0010`), the same way.
 //! - `membership` — member counts and, as membership grows, its tables, the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
@@ -37,6 +39,7 @@ mod signup;
 mod writes;
 mod content;
 mod faq;
+mod growth;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1435,4 +1435,80 @@ impl Store for SqliteStore {
     fn group_guard<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::admission::GuardRecord>>> {
         Box::pin(crate::admission::sqlite::guard(&self.pool, group))
     }
+
+    // --- referrals and milestones (crate::growth) ---
+
+    fn referral<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::growth::Referral>>> {
+        Box::pin(crate::growth::sqlite::referral(&self.pool, id))
+    }
+
+    fn list_referrals<'a>(
+        &'a self,
+        filter: &'a qunzhu_core::growth::ReferralFilter,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::growth::Referral>>> {
+        Box::pin(crate::growth::sqlite::list_referrals(&self.pool, filter, limit))
+    }
+
+    fn due_referrals(&self, now: DateTime<Utc>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::growth::Referral>>> {
+        Box::pin(crate::growth::sqlite::due_referrals(&self.pool, now, limit))
+    }
+
+    fn save_referral_code<'a>(&'a self, code: &'a qunzhu_core::growth::ReferralCode) -> BoxFuture<'a, StoreResult<qunzhu_core::growth::ReferralCode>> {
+        Box::pin(crate::growth::sqlite::save_code(&self.pool, code))
+    }
+
+    fn referral_code<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        code: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::growth::ReferralCode>>> {
+        Box::pin(crate::growth::sqlite::code(&self.pool, connector, code))
+    }
+
+    fn save_referral_campaign<'a>(
+        &'a self,
+        campaign: &'a qunzhu_core::growth::ReferralCampaign,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move { crate::growth::sqlite::save_campaign(self.write().await?, campaign, audit).await })
+    }
+
+    fn referral_campaigns(&self) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::growth::ReferralCampaign>>> {
+        Box::pin(crate::growth::sqlite::campaigns(&self.pool))
+    }
+
+    fn delete_referral_campaign<'a>(&'a self, id: &'a str, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move { crate::growth::sqlite::delete_campaign(self.write().await?, id, audit).await })
+    }
+
+    fn milestone_reached<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        kind: qunzhu_core::growth::MilestoneKind,
+        name: &'a str,
+        threshold: i64,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::growth::sqlite::milestone_reached(&self.pool, group, kind, name, threshold))
+    }
+
+    fn list_milestones<'a>(&'a self, group: Option<&'a GroupKey>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::growth::Milestone>>> {
+        Box::pin(crate::growth::sqlite::list_milestones(&self.pool, group, limit))
+    }
+
+    fn counter_value<'a>(&'a self, group: &'a GroupKey, name: &'a str) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(crate::growth::sqlite::counter_value(&self.pool, group, name))
+    }
+
+    fn list_counters<'a>(&'a self, group: Option<&'a GroupKey>) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::growth::Counter>>> {
+        Box::pin(crate::growth::sqlite::list_counters(&self.pool, group))
+    }
+
+    fn group_message_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(crate::growth::sqlite::group_message_total(&self.pool, group))
+    }
+
+    fn group_check_in_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>> {
+        Box::pin(crate::growth::sqlite::group_check_in_total(&self.pool, group))
+    }
 }

@@ -20,6 +20,9 @@ macro_rules! dispatch {
                     StateWrite::Signup(write) => crate::signup::$backend::apply(conn, write).await?,
                     StateWrite::Lottery(write) => crate::lottery::$backend::apply(conn, write).await?,
                     StateWrite::Admission(write) => crate::admission::$backend::apply(conn, write).await?,
+                    StateWrite::Referral(write) => crate::growth::$backend::apply_referral(conn, write).await?,
+                    StateWrite::Milestone(milestone) => crate::growth::$backend::apply_milestone(conn, milestone).await?,
+                    StateWrite::Counter(increment) => crate::growth::$backend::apply_counter(conn, increment).await?,
                 }
                 Ok(())
             }

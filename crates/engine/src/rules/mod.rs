@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod auto_reply;
 pub mod content;
+pub mod growth;
 pub mod lottery;
 pub mod moderate;
 pub mod points;
@@ -144,11 +145,16 @@ pub enum Rule {
     /// Last: a command another rule answered (and suppressed replies for) is not also an
     /// FAQ question.
     AutoReply,
+    /// Referrals (裂变) and milestones (里程碑). Evaluated right after the welcome (see
+    /// [`Rule::ALL`]): before any rule that suppresses replies for a command, so an invitee's
+    /// first message counts as speaking whatever it says (spam excepted), and a member-count
+    /// celebration follows the newcomer's welcome.
+    Growth,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -160,6 +166,7 @@ impl Rule {
             Self::AutoReply => "auto_reply",
             Self::Signup => "signup",
             Self::Lottery => "lottery",
+            Self::Growth => "growth",
         }
     }
 
@@ -175,6 +182,7 @@ impl Rule {
             Self::AutoReply => auto_reply::evaluate(cx).await,
             Self::Signup => signup::evaluate(cx).await,
             Self::Lottery => lottery::evaluate(cx).await,
+            Self::Growth => growth::evaluate(cx).await,
         }
     }
 }

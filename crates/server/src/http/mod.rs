@@ -11,6 +11,8 @@
 //! - [`signups`], [`lotteries`] — `/api/v1/signups…` (接龙) and `/api/v1/lotteries…` (抽奖).
 //! - [`admission`] — `/api/v1/join-requests…` (入群审核) and
 //!   `/api/v1/groups/{connector}/{group}/guard` (guarded mode after a join wave).
+//! - `referrals`, `counters` — `/api/v1/referrals…` (裂变: codes, campaigns, leaderboards,
+//!   fraud flags), `/api/v1/milestones`, `/api/v1/counters…` (custom counters).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -21,11 +23,13 @@ mod admission;
 pub mod admin;
 pub mod bridge;
 pub mod content;
+mod counters;
 pub mod error;
 mod input;
 mod lotteries;
 mod moderation;
 mod points;
+mod referrals;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
@@ -203,6 +207,7 @@ pub fn router(state: AppState) -> Router {
                 .route("/api/v1/join-requests/{id}/reject", post(admission::reject))
                 .route("/api/v1/groups/{connector}/{group}/guard", get(admission::get_guard).delete(admission::end_guard)),
         )
+        .merge(referrals::routes().merge(counters::routes()))
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)

@@ -69,6 +69,11 @@ fn intent(text: &str, settings: &CheckInSettings, points: &PointsSettings) -> In
     Intent::Chat
 }
 
+/// Whether `text` asks for today's check-in under these settings (milestones count them).
+pub fn is_check_in(text: &str, settings: &CheckInSettings) -> bool {
+    matches!(intent(text, settings, &PointsSettings::default()), Intent::CheckIn)
+}
+
 /// The local day of `time` in the group's timezone.
 pub fn local_day(time: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
     tz.from_utc_datetime(&time.naive_utc()).date_naive()
