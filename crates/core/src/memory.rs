@@ -2,6 +2,7 @@
 //! and the in-memory benchmark. Nothing survives the process.
 
 mod giveaways;
+mod membership;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -14,6 +15,7 @@ use crate::faq::{FaqAnswer, FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::event::Event;
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, PlatformEventId, TaskId};
+use crate::membership::{Channel, ChannelPool, JoinCounts, JoinRecord, LeaveRecord, MemberProfile};
 use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{
     BlacklistEntry, Correction, MemberChange, MemberRecord, MemberUpdate, Violation, ViolationStatus,
@@ -61,6 +63,7 @@ struct State {
     /// (group, entry, member) → (last answer's id, its time).
     faq_last: HashMap<(GroupKey, String, MemberId), (String, DateTime<Utc>)>,
     giveaways: giveaways::Giveaways,
+    membership: membership::Membership,
 }
 
 impl State {
@@ -119,6 +122,7 @@ impl State {
             StateWrite::FaqAnswer(answer) => self.record_faq_answer(answer),
             // Applied all or nothing before the rest of the commit (they may be refused).
             StateWrite::Signup(_) | StateWrite::Lottery(_) => {}
+            StateWrite::Membership(write) => self.membership.apply(write),
         }
     }
 
@@ -995,5 +999,99 @@ impl Store for MemoryStore {
         let state = self.state();
         let count = state.members.values().filter(|m| &m.group == group && m.left_at.is_none()).count();
         ready(u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("member count {count} is out of range"))))
+    }
+
+    // --- channels and membership (memory/membership.rs) ---
+
+    fn create_channel<'a>(&'a self, channel: &'a Channel, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<Channel>> {
+        let mut state = self.state();
+        let created = state.membership.create_channel(channel);
+        if created.is_ok() {
+            state.push_audit(audit.clone());
+        }
+        ready(created)
+    }
+
+    fn update_channel<'a>(&'a self, channel: &'a Channel, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<Channel>> {
+        let mut state = self.state();
+        let updated = state.membership.update_channel(channel);
+        if updated.is_ok() {
+            state.push_audit(audit.clone());
+        }
+        ready(updated)
+    }
+
+    fn get_channel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Channel>>> {
+        ready(Ok(self.state().membership.get_channel(id)))
+    }
+
+    fn channel_by_code<'a>(&'a self, code: &'a str) -> BoxFuture<'a, StoreResult<Option<Channel>>> {
+        ready(Ok(self.state().membership.channel_by_code(code)))
+    }
+
+    fn list_channels(&self, archived: bool) -> BoxFuture<'_, StoreResult<Vec<Channel>>> {
+        ready(Ok(self.state().membership.list_channels(archived)))
+    }
+
+    fn save_pool<'a>(&'a self, pool: &'a ChannelPool, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<ChannelPool>> {
+        let mut state = self.state();
+        let saved = state.membership.save_pool(pool);
+        state.push_audit(audit.clone());
+        ready(Ok(saved))
+    }
+
+    fn get_pool<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChannelPool>>> {
+        ready(Ok(self.state().membership.get_pool(id)))
+    }
+
+    fn list_pools(&self) -> BoxFuture<'_, StoreResult<Vec<ChannelPool>>> {
+        ready(Ok(self.state().membership.list_pools()))
+    }
+
+    fn mark_pool_alerted<'a>(&'a self, id: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.state().membership.mark_pool_alerted(id, at)))
+    }
+
+    fn join_counts(&self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> BoxFuture<'_, StoreResult<JoinCounts>> {
+        ready(Ok(self.state().membership.join_counts(from, until)))
+    }
+
+    fn latest_join<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<JoinRecord>>> {
+        ready(Ok(self.state().membership.latest_join(group, member)))
+    }
+
+    fn remembered_code<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        ready(Ok(self.state().membership.remembered_code(group, member)))
+    }
+
+    fn member_profile<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<MemberProfile>>> {
+        let state = self.state();
+        ready(Ok(state.membership.profile(connector, member, &state.members)))
+    }
+
+    fn search_profiles<'a>(&'a self, tag: Option<&'a str>, query: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<MemberProfile>>> {
+        let state = self.state();
+        ready(Ok(state.membership.search(tag, query, limit, &state.members)))
+    }
+
+    fn tag_profile<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        add: &'a [String],
+        remove: &'a [String],
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<MemberProfile>> {
+        let mut state = self.state();
+        if let Err(error) = state.membership.tag(connector, member, add, remove) {
+            return ready(Err(error));
+        }
+        state.push_audit(audit.clone());
+        let profile = state.membership.profile(connector, member, &state.members);
+        ready(profile.ok_or_else(|| StoreError::NotFound(format!("profile of {connector}/{member}"))))
+    }
+
+    fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>> {
+        ready(Ok(self.state().membership.churn(group, limit)))
     }
 }

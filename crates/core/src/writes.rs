@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::faq::FaqAnswer;
+use crate::membership::MembershipWrite;
 use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
 use crate::signup::SignupWrite;
@@ -25,4 +26,6 @@ pub enum StateWrite {
     Signup(SignupWrite),
     /// A change to a lottery (抽奖); see [`LotteryWrite`] for which are refused.
     Lottery(LotteryWrite),
+    /// The join log, leaves, remembered invite codes and member profiles.
+    Membership(MembershipWrite),
 }

@@ -19,6 +19,7 @@ macro_rules! dispatch {
                     StateWrite::FaqAnswer(answer) => crate::faq::$backend::record_answer(conn, answer).await?,
                     StateWrite::Signup(write) => crate::signup::$backend::apply(conn, write).await?,
                     StateWrite::Lottery(write) => crate::lottery::$backend::apply(conn, write).await?,
+                    StateWrite::Membership(write) => crate::membership::$backend::apply(conn, write).await?,
                 }
                 Ok(())
             }
