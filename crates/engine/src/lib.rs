@@ -17,6 +17,7 @@ pub mod analysis;
 mod dispatcher;
 pub mod giveaways;
 pub mod locale;
+pub mod membership;
 pub mod operations;
 mod pipeline;
 pub mod reference;
