@@ -9,6 +9,9 @@
 //! - [`content`] — `/api/v1/content…` (the content library), `/api/v1/faq/stats`,
 //!   `/api/v1/faq/test`.
 //! - [`signups`], [`lotteries`] — `/api/v1/signups…` (接龙) and `/api/v1/lotteries…` (抽奖).
+//! - [`channels`] — `/api/v1/channels…` (渠道活码, QR codes), `/api/v1/pools…`,
+//!   `/api/v1/joins/counts` and the public landing route `/i/{code}`; [`members`] —
+//!   `/api/v1/members…` (profiles, tags) and `/api/v1/groups/{connector}/{group}/churn`.
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -20,7 +23,9 @@ pub mod bridge;
 pub mod content;
 pub mod error;
 mod input;
+mod channels;
 mod lotteries;
+mod members;
 mod moderation;
 mod points;
 pub mod sandbox;
@@ -56,6 +61,9 @@ pub struct AppState {
     pub stopping: Arc<watch::Sender<bool>>,
     /// Connectors with a live connection (OneBot), reported by `/healthz`.
     pub health: Arc<Vec<(ConnectorId, Arc<dyn HealthReport>)>>,
+    /// Where invite links point (`<public_url>/i/<code>`): the config's `public_url`, else
+    /// the listen address; unset, the request's `Host`.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -71,7 +79,14 @@ impl AppState {
             sandbox,
             stopping: Arc::new(watch::channel(false).0),
             health: Arc::new(Vec::new()),
+            public_url: None,
         }
+    }
+
+    /// Sets the base of invite links (trailing `/` dropped).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(Arc::from(url.trim().trim_end_matches('/')));
+        self
     }
 
     /// Adds connectors whose connection state `/healthz` reports.
@@ -193,6 +208,8 @@ pub fn router(state: AppState) -> Router {
         .merge(points_routes)
         .merge(content_routes)
         .merge(giveaway_routes)
+        .merge(channels::routes())
+        .merge(members::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
