@@ -125,7 +125,7 @@ fn check(input: &ChannelInput) -> Result<Option<String>, ApiError> {
 
 fn conflict(error: StoreError, id: &str) -> ApiError {
     match error {
-        StoreError::Conflict(message) if message.contains("code") => ApiError::new(
+        StoreError::Conflict(message) if message.starts_with("invite code") => ApiError::new(
             StatusCode::CONFLICT,
             "code_taken",
             format!("邀请码已被其他渠道使用，请换一个或留空自动生成 ({message})"),
@@ -196,7 +196,7 @@ async fn create(
         let audit = membership_audit("channel.create", &by, now, format!("新建渠道「{}」({})，邀请码 {}", channel.name, channel.tier, channel.code), None);
         match store.create_channel(&channel, &audit).await {
             Ok(channel) => return Ok((StatusCode::CREATED, Json(with_link(&state, &headers, &channel)))),
-            Err(StoreError::Conflict(message)) if given.is_none() && message.contains("code") && attempt < CODE_ATTEMPTS => continue,
+            Err(StoreError::Conflict(message)) if given.is_none() && message.starts_with("invite code") && attempt < CODE_ATTEMPTS => continue,
             Err(error) => return Err(conflict(error, &id)),
         }
     }

@@ -9,7 +9,7 @@
 //! | `GET /sandbox` | the page (zh-CN; `?lang=en` for English) |
 //! | `GET /api/v1/sandbox/groups` | groups |
 //! | `POST /api/v1/sandbox/groups` `{"name"}` | create a group |
-//! | `POST /api/v1/sandbox/groups/{id}/events` | a member joins, leaves, posts or asks to join |
+//! | `POST /api/v1/sandbox/groups/{id}/events` | a member joins (optionally through a channel's `invite_code`), leaves, posts or asks to join |
 //! | `GET /api/v1/sandbox/groups/{id}/transcript?after=&wait=` | the transcript (long poll with `wait`) |
 //! | `GET /api/v1/sandbox/groups/{id}/stream` | new transcript entries as server-sent events |
 //!
