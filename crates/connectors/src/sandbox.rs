@@ -514,6 +514,15 @@ impl SandboxConnector {
     /// # Errors
     /// Unknown group, bad member, already in the group, or banned.
     pub fn join(&self, group: &GroupId, member: Member) -> Result<Event, SandboxError> {
+        self.join_through(group, member, None)
+    }
+
+    /// `member` joins the group through an invite carrying `invite_code` (a channel's 活码),
+    /// as a platform's named invite link reports it.
+    ///
+    /// # Errors
+    /// As [`Self::join`].
+    pub fn join_through(&self, group: &GroupId, member: Member, invite_code: Option<String>) -> Result<Event, SandboxError> {
         let member = clean_member(member)?;
         self.act(group, &member, |this, g| {
             match g.members.get(&member.id).map(|m| m.status) {
@@ -537,7 +546,7 @@ impl SandboxConnector {
             Ok(EventKind::MemberJoined {
                 member: member.clone(),
                 inviter: None,
-                invite_code: None,
+                invite_code: invite_code.clone(),
             })
         })
     }

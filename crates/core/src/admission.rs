@@ -67,7 +67,7 @@ pub struct JoinRequestRecord {
 
 /// One join on record: the join log (join waves) and the welcome it is owed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JoinRecord {
+pub struct WelcomeJoin {
     /// `<connector>/<platform event id>`: a re-processed join is skipped.
     pub id: String,
     pub group: GroupKey,
@@ -115,7 +115,7 @@ pub enum AdmissionWrite {
     /// as it is (a decision is final).
     Request(JoinRequestRecord),
     /// Logs a join; one whose id is already stored is skipped.
-    Join(JoinRecord),
+    Join(WelcomeJoin),
     /// Marks these joins welcomed (those still pending; others are left alone).
     Welcomed { group: GroupKey, ids: Vec<String>, at: DateTime<Utc> },
     /// Puts the group in guarded mode (replacing an earlier guard).

@@ -29,6 +29,7 @@ use crate::event::Event;
 use crate::growth::{Counter, Milestone, MilestoneKind, Referral, ReferralCampaign, ReferralCode, ReferralFilter};
 use crate::faq::{FaqHitCount, FaqLastAnswers, FaqStatsFilter};
 use crate::ids::{ActionId, ConnectorId, GroupKey, MemberId, TaskId};
+use crate::membership::{Channel, ChannelPool, JoinCounts, JoinRecord, LeaveRecord, MemberProfile};
 use crate::lottery::{Lottery, LotteryEntry, LotteryStatus, MessageCount};
 use crate::moderation::{BlacklistEntry, Correction, MemberRecord, MemberUpdate, Violation, ViolationStatus};
 use crate::points::{CheckIn, ItemChange, LeaderboardRow, LedgerEntry, PointsBalance};
@@ -557,7 +558,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, StoreResult<Vec<crate::admission::JoinRequestRecord>>>;
 
     /// The joins of `group` still owed a batched welcome, oldest first (then by id).
-    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<crate::admission::JoinRecord>>>;
+    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<crate::admission::WelcomeJoin>>>;
 
     /// Groups with joins still owed a welcome, each with its oldest such join's time, oldest
     /// first; at most `limit`.
@@ -623,4 +624,67 @@ pub trait Store: Send + Sync + 'static {
 
     /// The check-ins ever made in a group (make-up check-ins included).
     fn group_check_in_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>>;
+    // --- channels and membership ---
+    // The join log, leaves and profiles change with `MembershipWrite`s committed with their
+    // event; channels and pools are changed by operators, each change with its audit row in
+    // the same transaction.
+
+    /// Saves a new channel. [`StoreError::Conflict`] when its id or its code is taken.
+    fn create_channel<'a>(&'a self, channel: &'a Channel, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<Channel>>;
+
+    /// Replaces a channel (archiving is an update). [`StoreError::NotFound`] for an unknown
+    /// id, [`StoreError::Conflict`] when its new code is another channel's.
+    fn update_channel<'a>(&'a self, channel: &'a Channel, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<Channel>>;
+
+    fn get_channel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Channel>>>;
+
+    /// The channel (archived ones included) with this code, exactly as stored (upper case).
+    fn channel_by_code<'a>(&'a self, code: &'a str) -> BoxFuture<'a, StoreResult<Option<Channel>>>;
+
+    /// Channels by id; archived ones only when asked.
+    fn list_channels(&self, archived: bool) -> BoxFuture<'_, StoreResult<Vec<Channel>>>;
+
+    /// Creates or replaces a pool, as given (`alerted_at` included).
+    fn save_pool<'a>(&'a self, pool: &'a ChannelPool, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<ChannelPool>>;
+
+    fn get_pool<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChannelPool>>>;
+
+    /// Pools by id.
+    fn list_pools(&self) -> BoxFuture<'_, StoreResult<Vec<ChannelPool>>>;
+
+    /// Sets the pool's `alerted_at` if it is unset, and says whether it did (so staff are
+    /// asked once); `false` for an unknown pool.
+    fn mark_pool_alerted<'a>(&'a self, id: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Joins in the log at or after `from` and before `until`, counted per channel and per
+    /// tier; a stay is a join not followed by a leave.
+    fn join_counts(&self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> BoxFuture<'_, StoreResult<JoinCounts>>;
+
+    /// The member's latest join in the log for this group.
+    fn latest_join<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<JoinRecord>>>;
+
+    /// The invite code remembered for the member in this group ([`MembershipWrite::CodeSeen`](crate::membership::MembershipWrite::CodeSeen)).
+    fn remembered_code<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<String>>>;
+
+    /// The member's profile: their profile row (made by their first join) and their member
+    /// records in the connector's groups; `None` when there is neither.
+    fn member_profile<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<MemberProfile>>>;
+
+    /// Profiles (members with a join on record) carrying `tag`, whose id is `query` or whose
+    /// name contains it; by connector and member id.
+    fn search_profiles<'a>(&'a self, tag: Option<&'a str>, query: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<MemberProfile>>>;
+
+    /// Adds then removes tags on a member's profile, with its audit row, in one transaction.
+    /// [`StoreError::NotFound`] when the member has no profile row.
+    fn tag_profile<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        add: &'a [String],
+        remove: &'a [String],
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<MemberProfile>>;
+
+    /// Leaves from the group, newest first.
+    fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>>;
 }

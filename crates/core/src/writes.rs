@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::admission::AdmissionWrite;
 use crate::faq::FaqAnswer;
 use crate::growth::{CounterIncrement, Milestone, ReferralWrite};
+use crate::membership::MembershipWrite;
 use crate::points::{CheckIn, ItemChange, LedgerEntry};
 use crate::lottery::LotteryWrite;
 use crate::signup::SignupWrite;
@@ -36,4 +37,6 @@ pub enum StateWrite {
     Milestone(Milestone),
     /// A custom counter's increment; skipped when its id is already stored.
     Counter(CounterIncrement),
+    /// The join log, leaves, remembered invite codes and member profiles.
+    Membership(MembershipWrite),
 }

@@ -21,6 +21,7 @@ mod dispatcher;
 pub mod giveaways;
 pub mod growth;
 pub mod locale;
+pub mod membership;
 pub mod operations;
 mod pipeline;
 pub mod reference;

@@ -29,6 +29,8 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         None => None,
     };
     let join = join_facts(core, event, member.as_ref()).await?;
+    let joined_through = join.as_ref().and_then(|j| j.channel.as_ref());
+    let membership = crate::membership::writes(core.store.as_ref(), event, member.as_ref(), joined_through).await?;
     let analysis = Analysis::of(event, &resolved.matcher);
     let cx = RuleContext {
         event,
@@ -83,6 +85,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
             details.insert(*rule, detail);
         }
     }
+    writes.extend(membership);
     let (proposals, suppressed) = apply_suppression(verdicts);
     for (rule, by, proposal) in suppressed {
         let summary = core.locale.pick("已抑制（", "suppressed (").to_owned()
@@ -164,7 +167,8 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
 
 /// For a join, what the rules need to know about it: the newcomer's number counts the
 /// members on record who have not left, plus the newcomer unless they are already counted
-/// (a repeated join event).
+/// (a repeated join event); the channel is the one its invite code (or a code remembered
+/// from the member's join request) belongs to (see [`crate::membership`]).
 async fn join_facts(core: &Core, event: &Event, member: Option<&MemberRecord>) -> Result<Option<JoinFacts>, EngineError> {
     let EventKind::MemberJoined { .. } = &event.kind else {
         return Ok(None);
@@ -172,7 +176,8 @@ async fn join_facts(core: &Core, event: &Event, member: Option<&MemberRecord>) -
     let on_record = core.store.count_members(&event.group_key()).await?;
     let counted = member.is_some_and(|record| record.left_at.is_none());
     let member_no = if counted { on_record } else { on_record.saturating_add(1) };
-    Ok(Some(JoinFacts { member_no, channel: None }))
+    let channel = crate::membership::join_channel(core.store.as_ref(), event).await?;
+    Ok(Some(JoinFacts { member_no, channel }))
 }
 
 /// Whether a write records a decision taken whatever rule suppressed the others.

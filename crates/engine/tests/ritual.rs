@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use qunzhu_core::admission::{AdmissionWrite, JoinRecord, JoinRequestStatus};
+use qunzhu_core::admission::{AdmissionWrite, WelcomeJoin, JoinRequestStatus};
 use qunzhu_core::memory::MemoryStore;
 use qunzhu_core::store::{Commit, OutboxEntry};
 use qunzhu_core::{
@@ -177,7 +177,7 @@ async fn a_strong_tier_join_gets_the_tiers_text_with_channel_tier_and_member_no(
     // main), the join log is written as the welcome rule would write it for joins through a
     // strong- and a weak-tier channel. Copying channel/tier from `JoinFacts` into the record
     // is not tested yet.
-    let record = |n: u32, tier: &str, channel: &str| JoinRecord {
+    let record = |n: u32, tier: &str, channel: &str| WelcomeJoin {
         id: format!("qq/fan-{n}"),
         group: GroupKey::new("qq", "g1"),
         member: format!("fan{n}").into(),

@@ -47,6 +47,10 @@ pub struct Config {
     pub engine: EngineOptions,
     /// Platform connections. The sandbox is always there and needs no entry.
     pub connectors: Vec<ConnectorConfig>,
+    /// The address people reach qunzhu at from outside, e.g. `https://qun.example.com`: channel
+    /// invite links and QR codes (渠道活码) point to `<public_url>/i/<code>`. Empty: the
+    /// listen address.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -59,6 +63,7 @@ impl Default for Config {
             log: LogConfig::default(),
             engine: EngineOptions::default(),
             connectors: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -77,6 +82,7 @@ impl fmt::Debug for Config {
             .field("log", &self.log)
             .field("engine", &self.engine)
             .field("connectors", &self.connectors)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -347,6 +353,14 @@ impl Config {
                          `sqlite:<path>`, or leave it out for SQLite at <data_dir>/qunzhu.db",
                         qunzhu_store::redact_url(url)
                     ),
+                ));
+            }
+        }
+        if let Some(url) = self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(Problem::at(
+                    &["public_url"],
+                    format!("`{url}` is not a web address; write e.g. \"https://qun.example.com\" (invite links become <public_url>/i/<code>)"),
                 ));
             }
         }
@@ -775,6 +789,7 @@ fn matrix_problems(matrix: &MatrixConfig, at: &dyn Fn(&[&str]) -> Vec<String>) -
 fn sample() -> Config {
     Config {
         database: Some("postgres://qunzhu:password@localhost:5432/qunzhu".into()),
+        public_url: Some("https://qun.example.com".into()),
         engine: EngineOptions {
             partitions: Some(16),
             ..EngineOptions::default()

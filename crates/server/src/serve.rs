@@ -184,7 +184,12 @@ pub async fn run(
         .collect();
     #[cfg(feature = "matrix")]
     health.extend(matrices.iter().map(|m| (m.id().clone(), m.clone() as Arc<dyn HealthReport>)));
-    let state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
+    let mut state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
+    match (config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()), listener.local_addr()) {
+        (Some(url), _) => state = state.with_public_url(url),
+        (None, Ok(address)) => state = state.with_public_url(&format!("http://{address}")),
+        (None, Err(_)) => {}
+    }
     let app = app_routes
         .into_iter()
         .fold(http::router(state.clone()), axum::Router::merge);

@@ -3,7 +3,7 @@
 //! guarded mode. Records are kept as JSON `body`s next to the columns queries filter on; the
 //! columns win where both hold a value (`status`, `welcome_pending`, `welcomed_at`).
 
-use qunzhu_core::admission::{GuardRecord, JoinRecord, JoinRequestRecord, JoinRequestStatus};
+use qunzhu_core::admission::{GuardRecord, WelcomeJoin, JoinRequestRecord, JoinRequestStatus};
 use qunzhu_core::{StoreError, StoreResult};
 
 use crate::common::{from_json, from_micros};
@@ -15,8 +15,8 @@ fn request(body: &str, status: &str) -> StoreResult<JoinRequestRecord> {
     Ok(record)
 }
 
-fn join(body: &str, pending: i64, welcomed_at: Option<i64>) -> StoreResult<JoinRecord> {
-    let mut record: JoinRecord = from_json(body, "join")?;
+fn join(body: &str, pending: i64, welcomed_at: Option<i64>) -> StoreResult<WelcomeJoin> {
+    let mut record: WelcomeJoin = from_json(body, "join")?;
     record.welcome_pending = pending != 0;
     record.welcomed_at = welcomed_at.map(|at| from_micros(at, "join welcomed_at")).transpose()?;
     Ok(record)
@@ -31,7 +31,7 @@ macro_rules! queries {
         pub(crate) mod $backend {
             use chrono::{DateTime, Utc};
             use sqlx::Row;
-            use qunzhu_core::admission::{AdmissionWrite, GuardRecord, JoinRecord, JoinRequestRecord, JoinRequestStatus};
+            use qunzhu_core::admission::{AdmissionWrite, GuardRecord, WelcomeJoin, JoinRequestRecord, JoinRequestStatus};
             use qunzhu_core::{GroupKey, StoreError, StoreResult};
 
             use crate::common::{backend, from_micros, micros, to_json};
@@ -151,7 +151,7 @@ macro_rules! queries {
                     .collect()
             }
 
-            pub(crate) async fn pending_welcomes(pool: &Pool, group: &GroupKey) -> StoreResult<Vec<JoinRecord>> {
+            pub(crate) async fn pending_welcomes(pool: &Pool, group: &GroupKey) -> StoreResult<Vec<WelcomeJoin>> {
                 let rows = sqlx::query(
                     "SELECT welcome_pending, welcomed_at, body FROM join_log \
                      WHERE connector = $1 AND group_id = $2 AND welcome_pending = 1 ORDER BY joined_at, id",

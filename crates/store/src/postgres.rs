@@ -12,6 +12,7 @@
 
 use crate::points::postgres as points;
 use crate::shop::postgres as shop;
+use qunzhu_core::membership::{Channel, ChannelPool, JoinCounts, JoinRecord, LeaveRecord, MemberProfile};
 use qunzhu_core::points::ItemChange;
 use qunzhu_core::shop::{Redemption, RedemptionStatus, Refusal, ShopItem};
 use crate::schedules::postgres as schedules;
@@ -1423,7 +1424,7 @@ impl Store for PostgresStore {
         Box::pin(crate::admission::postgres::requests(&self.pool, status, limit))
     }
 
-    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::admission::JoinRecord>>> {
+    fn pending_welcomes<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::admission::WelcomeJoin>>> {
         Box::pin(crate::admission::postgres::pending_welcomes(&self.pool, group))
     }
 
@@ -1513,5 +1514,81 @@ impl Store for PostgresStore {
 
     fn group_check_in_total<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<i64>> {
         Box::pin(crate::growth::postgres::group_check_in_total(&self.pool, group))
+    }
+
+    fn create_channel<'a>(&'a self, channel: &'a Channel, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<Channel>> {
+        Box::pin(async move { crate::membership::postgres::create_channel(self.write().await?, channel, audit).await })
+    }
+
+    fn update_channel<'a>(&'a self, channel: &'a Channel, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<Channel>> {
+        Box::pin(async move { crate::membership::postgres::update_channel(self.write().await?, channel, audit).await })
+    }
+
+    fn get_channel<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Channel>>> {
+        Box::pin(crate::membership::postgres::get_channel(&self.pool, id))
+    }
+
+    fn channel_by_code<'a>(&'a self, code: &'a str) -> BoxFuture<'a, StoreResult<Option<Channel>>> {
+        Box::pin(crate::membership::postgres::channel_by_code(&self.pool, code))
+    }
+
+    fn list_channels(&self, archived: bool) -> BoxFuture<'_, StoreResult<Vec<Channel>>> {
+        Box::pin(crate::membership::postgres::list_channels(&self.pool, archived))
+    }
+
+    fn save_pool<'a>(&'a self, pool: &'a ChannelPool, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<ChannelPool>> {
+        Box::pin(async move { crate::membership::postgres::save_pool(self.write().await?, pool, audit).await })
+    }
+
+    fn get_pool<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<ChannelPool>>> {
+        Box::pin(crate::membership::postgres::get_pool(&self.pool, id))
+    }
+
+    fn list_pools(&self) -> BoxFuture<'_, StoreResult<Vec<ChannelPool>>> {
+        Box::pin(crate::membership::postgres::list_pools(&self.pool))
+    }
+
+    fn mark_pool_alerted<'a>(&'a self, id: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::membership::postgres::mark_pool_alerted(&self.pool, id, at))
+    }
+
+    fn join_counts(&self, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> BoxFuture<'_, StoreResult<JoinCounts>> {
+        Box::pin(crate::membership::postgres::join_counts(&self.pool, from, until))
+    }
+
+    fn latest_join<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<JoinRecord>>> {
+        Box::pin(crate::membership::postgres::latest_join(&self.pool, group, member))
+    }
+
+    fn remembered_code<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(crate::membership::postgres::remembered_code(&self.pool, group, member))
+    }
+
+    fn member_profile<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<MemberProfile>>> {
+        Box::pin(crate::membership::postgres::member_profile(&self.pool, connector, member))
+    }
+
+    fn search_profiles<'a>(&'a self, tag: Option<&'a str>, query: Option<&'a str>, limit: u32) -> BoxFuture<'a, StoreResult<Vec<MemberProfile>>> {
+        Box::pin(crate::membership::postgres::search_profiles(&self.pool, tag, query, limit))
+    }
+
+    fn tag_profile<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        member: &'a MemberId,
+        add: &'a [String],
+        remove: &'a [String],
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<MemberProfile>> {
+        Box::pin(async move {
+            crate::membership::postgres::tag_profile(self.write().await?, connector, member, add, remove, audit).await?;
+            crate::membership::postgres::member_profile(&self.pool, connector, member)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("profile of {connector}/{member}")))
+        })
+    }
+
+    fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>> {
+        Box::pin(crate::membership::postgres::churn(&self.pool, group, limit))
     }
 }

@@ -23,6 +23,7 @@ macro_rules! dispatch {
                     StateWrite::Referral(write) => crate::growth::$backend::apply_referral(conn, write).await?,
                     StateWrite::Milestone(milestone) => crate::growth::$backend::apply_milestone(conn, milestone).await?,
                     StateWrite::Counter(increment) => crate::growth::$backend::apply_counter(conn, increment).await?,
+                    StateWrite::Membership(write) => crate::membership::$backend::apply(conn, write).await?,
                 }
                 Ok(())
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use qunzhu_core::admission::{AdmissionWrite, GuardRecord, JoinRecord, JoinRequestRecord, JoinRequestStatus};
+use qunzhu_core::admission::{AdmissionWrite, GuardRecord, WelcomeJoin, JoinRequestRecord, JoinRequestStatus};
 use qunzhu_core::store::Commit;
 use qunzhu_core::{GroupKey, MemberId, StateWrite, Store};
 
@@ -43,8 +43,8 @@ fn request(group: &str, id: &str, status: JoinRequestStatus, at: i64) -> JoinReq
     }
 }
 
-fn join(group: &str, n: u32, at: i64, pending: bool) -> JoinRecord {
-    JoinRecord {
+fn join(group: &str, n: u32, at: i64, pending: bool) -> WelcomeJoin {
+    WelcomeJoin {
         id: format!("qq/j{group}-{n}"),
         group: qq(group),
         member: MemberId::new(format!("u{n}")),
@@ -94,7 +94,7 @@ async fn pending_welcomes_are_owed_once_and_due_per_group_oldest_first(store: Ar
     write(&store, vec![AdmissionWrite::Join(join("1", 2, 5, true)), AdmissionWrite::Join(join("1", 1, 4, true))]).await;
     write(&store, vec![AdmissionWrite::Join(join("2", 1, 3, true)), AdmissionWrite::Join(join("2", 2, 6, false))]).await;
     // A re-processed join is skipped: its record stays as first written.
-    write(&store, vec![AdmissionWrite::Join(JoinRecord { member_no: 99, ..join("1", 1, 4, true) })]).await;
+    write(&store, vec![AdmissionWrite::Join(WelcomeJoin { member_no: 99, ..join("1", 1, 4, true) })]).await;
 
     let pending = store.pending_welcomes(&qq("1")).await.unwrap();
     assert_eq!(pending, vec![join("1", 1, 4, true), join("1", 2, 5, true)], "oldest first, every field round-trips");

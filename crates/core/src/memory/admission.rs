@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::admission::{AdmissionWrite, GuardRecord, JoinRecord, JoinRequestRecord, JoinRequestStatus};
+use crate::admission::{AdmissionWrite, GuardRecord, WelcomeJoin, JoinRequestRecord, JoinRequestStatus};
 use crate::ids::GroupKey;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Admission {
     requests: Vec<JoinRequestRecord>,
-    joins: Vec<JoinRecord>,
+    joins: Vec<WelcomeJoin>,
     guards: Vec<GuardRecord>,
 }
 
@@ -56,8 +56,8 @@ impl Admission {
         found
     }
 
-    pub(crate) fn pending_welcomes(&self, group: &GroupKey) -> Vec<JoinRecord> {
-        let mut found: Vec<JoinRecord> = self.joins.iter().filter(|j| &j.group == group && j.welcome_pending).cloned().collect();
+    pub(crate) fn pending_welcomes(&self, group: &GroupKey) -> Vec<WelcomeJoin> {
+        let mut found: Vec<WelcomeJoin> = self.joins.iter().filter(|j| &j.group == group && j.welcome_pending).cloned().collect();
         found.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then_with(|| a.id.cmp(&b.id)));
         found
     }

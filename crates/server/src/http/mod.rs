@@ -13,6 +13,9 @@
 //!   `/api/v1/groups/{connector}/{group}/guard` (guarded mode after a join wave).
 //! - `referrals`, `counters` — `/api/v1/referrals…` (裂变: codes, campaigns, leaderboards,
 //!   fraud flags), `/api/v1/milestones`, `/api/v1/counters…` (custom counters).
+//! - [`channels`] — `/api/v1/channels…` (渠道活码, QR codes), `/api/v1/pools…`,
+//!   `/api/v1/joins/counts` and the public landing route `/i/{code}`; [`members`] —
+//!   `/api/v1/members…` (profiles, tags) and `/api/v1/groups/{connector}/{group}/churn`.
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -26,7 +29,9 @@ pub mod content;
 mod counters;
 pub mod error;
 mod input;
+mod channels;
 mod lotteries;
+mod members;
 mod moderation;
 mod points;
 mod referrals;
@@ -63,6 +68,9 @@ pub struct AppState {
     pub stopping: Arc<watch::Sender<bool>>,
     /// Connectors with a live connection (OneBot), reported by `/healthz`.
     pub health: Arc<Vec<(ConnectorId, Arc<dyn HealthReport>)>>,
+    /// Where invite links point (`<public_url>/i/<code>`): the config's `public_url`, else
+    /// the listen address; unset, the request's `Host`.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -78,7 +86,14 @@ impl AppState {
             sandbox,
             stopping: Arc::new(watch::channel(false).0),
             health: Arc::new(Vec::new()),
+            public_url: None,
         }
+    }
+
+    /// Sets the base of invite links (trailing `/` dropped).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(Arc::from(url.trim().trim_end_matches('/')));
+        self
     }
 
     /// Adds connectors whose connection state `/healthz` reports.
@@ -208,6 +223,8 @@ pub fn router(state: AppState) -> Router {
                 .route("/api/v1/groups/{connector}/{group}/guard", get(admission::get_guard).delete(admission::end_guard)),
         )
         .merge(referrals::routes().merge(counters::routes()))
+        .merge(channels::routes())
+        .merge(members::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)

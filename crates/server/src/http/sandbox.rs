@@ -9,7 +9,7 @@
 //! | `GET /sandbox` | the page (zh-CN; `?lang=en` for English) |
 //! | `GET /api/v1/sandbox/groups` | groups |
 //! | `POST /api/v1/sandbox/groups` `{"name"}` | create a group |
-//! | `POST /api/v1/sandbox/groups/{id}/events` | a member joins, leaves, posts or asks to join |
+//! | `POST /api/v1/sandbox/groups/{id}/events` | a member joins (optionally through a channel's `invite_code`), leaves, posts or asks to join |
 //! | `GET /api/v1/sandbox/groups/{id}/transcript?after=&wait=` | the transcript (long poll with `wait`) |
 //! | `GET /api/v1/sandbox/groups/{id}/stream` | new transcript entries as server-sent events |
 //!
@@ -268,6 +268,9 @@ struct EventRequest {
     text: Option<String>,
     #[serde(default)]
     comment: Option<String>,
+    /// For a join: the invite code of the channel (渠道活码) the member came through.
+    #[serde(default)]
+    invite_code: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -300,7 +303,7 @@ async fn post_event(
     };
     let sandbox = &state.sandbox;
     let event = match request.kind {
-        EventType::Join => sandbox.join(&group, member)?,
+        EventType::Join => sandbox.join_through(&group, member, request.invite_code)?,
         EventType::Leave => sandbox.leave(&group, member)?,
         EventType::JoinRequest => {
             sandbox.request_join(&group, member, request.comment.as_deref())?

@@ -13,7 +13,7 @@ pub mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use qunzhu_core::admission::{AdmissionWrite, JoinRecord};
+use qunzhu_core::admission::{AdmissionWrite, WelcomeJoin};
 use qunzhu_core::{ActionKind, EventKind, Member, MemberId, Segment, StateWrite};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -124,7 +124,7 @@ pub struct Newcomers {
 }
 
 impl Newcomers {
-    fn from_joins(joins: &[&JoinRecord]) -> Self {
+    fn from_joins(joins: &[&WelcomeJoin]) -> Self {
         let mut newcomers = Self::default();
         let mut seen_inviters = BTreeSet::new();
         let mut seen_channels = BTreeSet::new();
@@ -177,9 +177,9 @@ pub fn render(text: &str, newcomers: &Newcomers, group: &str, rules: &str) -> Ve
 }
 
 /// The join as recorded in the join log.
-fn join_record(cx: &RuleContext<'_>, member: &Member, inviter: Option<&Member>, pending: bool) -> JoinRecord {
+fn join_record(cx: &RuleContext<'_>, member: &Member, inviter: Option<&Member>, pending: bool) -> WelcomeJoin {
     let facts = cx.join.cloned().unwrap_or_default();
-    JoinRecord {
+    WelcomeJoin {
         id: format!("{}/{}", cx.event.origin.connector, cx.event.origin.event_id),
         group: cx.group.key.clone(),
         member: member.id.clone(),
@@ -233,7 +233,7 @@ async fn on_tick(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
     let mut verdict = Verdict::none();
     if settings.enabled {
         // One welcome per distinct text, in the order its first newcomer joined.
-        let mut batches: Vec<(&str, Vec<&JoinRecord>)> = Vec::new();
+        let mut batches: Vec<(&str, Vec<&WelcomeJoin>)> = Vec::new();
         for join in &pending {
             let text = settings.text_for(join.tier.as_deref());
             match batches.iter_mut().find(|(t, _)| *t == text) {
