@@ -71,13 +71,15 @@ impl Server {
         panic!("the server did not come up");
     }
 
-    /// Welcome at once (no batching) and no join waves: these stories are about the bridge,
-    /// with a join's welcome as their typical action (ritual_app.rs covers batching).
+    /// Welcome at once (no batching) no join waves or milestones: these stories are about the bridge,
+    /// with a join's welcome as their typical action (ritual_app.rs covers batching; growth_app.rs
+    /// milestones).
     async fn welcome_at_once(&self) {
         let current: Value = self.client.get(self.url("/api/v1/rulebook")).send().await.unwrap().json().await.unwrap();
         let mut book = current["rulebook"].clone();
         book["templates"]["default"]["welcome"]["batch_window_secs"] = json!(0);
         book["templates"]["default"]["admission"]["join_wave"]["enabled"] = json!(false);
+        book["templates"]["default"]["milestones"]["enabled"] = json!(false);
         let response = self.client.put(self.url("/api/v1/rulebook?author=test&note=welcome+at+once")).json(&book).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }

@@ -132,11 +132,23 @@ impl Server {
         let server = Self { base: format!("http://{address}"), client: reqwest::Client::new(), stop: Some(stop), task };
         for _ in 0..200 {
             if server.client.get(server.url("/healthz")).send().await.is_ok() {
+                server.one_welcome_per_join().await;
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not come up");
+    }
+
+    /// The suite counts a join's welcome as its typical action: welcome each join at once
+    /// (no batching), no join waves, no milestone celebrations in between.
+    async fn one_welcome_per_join(&self) {
+        let mut rulebook = self.get("/api/v1/rulebook").await.1["rulebook"].clone();
+        let default = &mut rulebook["templates"]["default"];
+        default["welcome"]["batch_window_secs"] = Value::from(0);
+        default["admission"]["join_wave"]["enabled"] = Value::from(false);
+        default["milestones"]["enabled"] = Value::from(false);
+        self.ok(Method::PUT, "/api/v1/rulebook?author=conformance&note=one+welcome+per+join", rulebook).await;
     }
 
     pub fn url(&self, path: &str) -> String {
