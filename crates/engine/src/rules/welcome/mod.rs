@@ -244,9 +244,11 @@ async fn on_tick(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
         for (text, joins) in batches {
             let newcomers = Newcomers::from_joins(&joins);
             let names: Vec<&str> = newcomers.members.iter().map(|(_, n)| n.as_str()).collect();
-            let explanation = match cx.locale {
-                Locale::ZhCn => format!("{} 位新成员（{}）入群，合并发送一条欢迎语（模板「{}」）", names.len(), names.join("、"), cx.template),
-                Locale::En => format!("{} newcomers ({}) joined; one welcome sent per template `{}`", names.len(), names.join(", "), cx.template),
+            let explanation = match (cx.locale, names.as_slice()) {
+                (Locale::ZhCn, [name]) => format!("新成员 {name} 入群，按模板「{}」发送欢迎语", cx.template),
+                (Locale::En, [name]) => format!("{name} joined; welcome sent per template `{}`", cx.template),
+                (Locale::ZhCn, _) => format!("{} 位新成员（{}）入群，合并发送一条欢迎语（模板「{}」）", names.len(), names.join("、"), cx.template),
+                (Locale::En, _) => format!("{} newcomers ({}) joined; one welcome sent per template `{}`", names.len(), names.join(", "), cx.template),
             };
             verdict.proposals.push(Proposal {
                 kind: ActionKind::Send { segments: render(text, &newcomers, cx.group_name(), &cx.settings.rules_text) },
