@@ -14,6 +14,8 @@
 //!
 //! And for auto-replies: [`similar`] — does a message ask what an FAQ example asks
 //! (jieba words, synonyms, stop words, TF-IDF cosine over an inverted index).
+//!
+//! For insight: [`question`] — is a chat message a question (Chinese and English cues).
 
 pub mod analyze;
 pub mod classifier;
@@ -21,6 +23,7 @@ pub mod detect;
 pub mod lexicon;
 pub mod normalize;
 pub mod qr;
+pub mod question;
 pub mod similar;
 
 pub use analyze::{TextReport, analyze};
@@ -28,6 +31,7 @@ pub use detect::{ContactId, Detections, Evidence, Link, detect};
 pub use lexicon::{Category, LexiconError, LexiconHit, LexiconMatcher};
 pub use normalize::{Folded, Form, fold};
 pub use qr::decode_qr;
+pub use question::{QuestionCue, is_question, question_cue};
 
 /// The readable matching form of `text`: NFKC-folded (full-width → ASCII, ⑧ → 8),
 /// traditional → simplified, lower-cased, runs of whitespace collapsed to one space, trimmed.

@@ -393,7 +393,7 @@ pub async fn faq_test(
         "group": group.to_string(),
         "template": resolved.template,
         "enabled": settings.auto_reply.enabled,
-        "question": qunzhu_text::similar::looks_like_question(text),
+        "question": qunzhu_text::is_question(text),
         "match": best,
         "answer": answer,
         "candidates": candidates,

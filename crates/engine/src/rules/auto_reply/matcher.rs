@@ -159,7 +159,7 @@ impl CompiledFaq {
         if self.entries.iter().any(|e| !e.similar.is_empty()) {
             let index = self.index();
             let query: Query = index.query(text);
-            let question = qunzhu_text::similar::looks_like_question(text);
+            let question = qunzhu_text::is_question(text);
             for m in index.matches(&query) {
                 let entry = &self.entries[m.key];
                 if found.iter().any(|f: &FaqMatch| f.entry == entry.id && f.answers()) {
