@@ -10,7 +10,7 @@
 //!   (batched) welcome, which stays as it was — and a pending [`GateWrite::Open`] committed
 //!   with the join.
 //! - **Message** from a pending member: one containing an accepted answer (normalised like
-//!   the join-request answer check; 不/没/未 right before it does not count) → `Unmute`, a
+//!   the join-request answer check; 不/没/未/别 right before it does not count) → `Unmute`, a
 //!   short confirmation and [`GateWrite::Pass`]; anything else → `Delete`, explained, with the
 //!   later rules' replies suppressed.
 //! - **Tick** `gate` ([`source`]): every pending gate of the group whose deadline has come
@@ -58,7 +58,7 @@ pub struct GateSettings {
     /// batched welcome), followed by the deadline.
     pub question: String,
     /// Accepted answers: a message containing one of them passes, compared after
-    /// normalisation (full/half width, case, traditional/simplified, separators); 不/没/未
+    /// normalisation (full/half width, case, traditional/simplified, separators); 不/没/未/别
     /// right before the answer does not count.
     pub answers: Vec<String>,
     /// Minutes a newcomer has to answer (1 to 1440).
