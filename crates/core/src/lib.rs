@@ -17,6 +17,7 @@
 //! - [`faq`] — auto-reply cooldowns and hit statistics.
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`growth`] — referrals (裂变), invite codes, campaigns, milestones and custom counters.
+//! - [`gate`] — the newcomer gate (入群验证) where platforms have no join requests.
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
@@ -29,6 +30,7 @@ pub mod connector;
 pub mod content;
 pub mod event;
 pub mod faq;
+pub mod gate;
 pub mod growth;
 pub mod ids;
 pub mod lottery;

@@ -2,6 +2,7 @@
 //! and the in-memory benchmark. Nothing survives the process.
 
 mod admission;
+mod gate;
 mod giveaways;
 mod growth;
 mod membership;
@@ -70,6 +71,7 @@ struct State {
     admission: admission::Admission,
     growth: growth::Growth,
     membership: membership::Membership,
+    gate: gate::Gate,
 }
 
 impl State {
@@ -133,6 +135,7 @@ impl State {
             StateWrite::Milestone(milestone) => self.growth.apply_milestone(milestone),
             StateWrite::Counter(increment) => self.growth.apply_counter(increment),
             StateWrite::Membership(write) => self.membership.apply(write),
+            StateWrite::Gate(write) => self.gate.apply(write),
         }
     }
 
@@ -1206,5 +1209,24 @@ impl Store for MemoryStore {
 
     fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>> {
         ready(Ok(self.state().membership.churn(group, limit)))
+    }
+
+    // --- newcomer gate ---
+
+    fn gate_entry<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<crate::gate::GateEntry>>> {
+        ready(Ok(self.state().gate.entry(group, member)))
+    }
+
+    fn gate_entries<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: crate::gate::GateStatus,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::gate::GateEntry>>> {
+        ready(Ok(self.state().gate.entries(group, status, limit)))
+    }
+
+    fn join_request_approved<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.state().admission.approved(group, member)))
     }
 }

@@ -687,4 +687,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Leaves from the group, newest first.
     fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>>;
+
+    // --- newcomer gate ---
+    // Gate rows change with `GateWrite`s committed with their event (see `crate::gate`).
+
+    /// The member's gate row in `group` (whatever its status), if there is one.
+    fn gate_entry<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<crate::gate::GateEntry>>>;
+
+    /// Gate rows with `status`, of one group or of all, soonest deadline first (then by
+    /// group and member); at most `limit`.
+    fn gate_entries<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: crate::gate::GateStatus,
+        limit: u32,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::gate::GateEntry>>>;
+
+    /// Whether a join request of `member` in `group` was approved (by the engine or staff):
+    /// such a member came in through screening and skips the gate.
+    fn join_request_approved<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<bool>>;
 }

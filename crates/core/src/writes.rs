@@ -39,4 +39,6 @@ pub enum StateWrite {
     Counter(CounterIncrement),
     /// The join log, leaves, remembered invite codes and member profiles.
     Membership(MembershipWrite),
+    /// The newcomer gate (入群验证); see [`GateWrite`](crate::gate::GateWrite).
+    Gate(crate::gate::GateWrite),
 }

@@ -3,11 +3,15 @@
 //! group concerned (`admission.approve <id>`, `admission.reject <id> [reason]`,
 //! `admission.end_guard`), judged by the admission rule and committed with its action and
 //! audit rows; the event ids are deterministic, so a repeated request is a duplicate.
+//! Staff also let newcomers through the gate (`gate.pass <member>`, see
+//! [`crate::rules::admission::gate`]).
 
 use qunzhu_core::admission::{GuardRecord, JoinRequestRecord};
-use qunzhu_core::{Event, EventKind, GroupKey, Origin, PlatformEventId, StoreError};
+use qunzhu_core::gate::{GateEntry, GateStatus};
+use qunzhu_core::{Event, EventKind, GroupKey, MemberId, Origin, PlatformEventId, StoreError};
 use thiserror::Error;
 
+use crate::rules::admission::gate::PASS as GATE_PASS;
 use crate::rules::admission::{APPROVE, END_GUARD, REJECT};
 use crate::{Engine, EngineError, Processed};
 
@@ -100,5 +104,36 @@ impl Engine {
         let event_id = format!("op:{END_GUARD}:{}", guard.started_at.timestamp_micros());
         self.submit(self.admission_event(group, event_id, operator, END_GUARD.to_owned())).await?;
         Ok(guard)
+    }
+
+    /// The newcomers waiting at the group's gate, soonest deadline first.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn gate_pending(&self, group: &GroupKey, limit: u32) -> Result<Vec<GateEntry>, StoreError> {
+        self.store().gate_entries(Some(group), GateStatus::Pending, limit).await
+    }
+
+    /// Lets a member waiting at the gate (or timed out there) through: unmuted, confirmed,
+    /// marked passed by `operator`. Returns the gate as recorded afterwards.
+    ///
+    /// # Errors
+    /// `NotFound` when the member has no gate in the group, `Conflict` when they already
+    /// passed, or an engine failure.
+    pub async fn pass_gate(&self, group: &GroupKey, member: &MemberId, operator: &str) -> Result<(GateEntry, Processed), AdmissionError> {
+        let store = self.store();
+        let Some(entry) = store.gate_entry(group, member).await? else {
+            return Err(AdmissionError::NotFound(format!("a newcomer gate for {member} in {group}")));
+        };
+        if entry.status == GateStatus::Passed {
+            return Err(AdmissionError::Conflict(format!("{member} already passed the gate of {group}")));
+        }
+        let event_id = format!("op:{GATE_PASS}:{member}:{}", entry.joined_at.timestamp_micros());
+        let processed = self.submit(self.admission_event(group, event_id, operator, format!("{GATE_PASS} {member}"))).await?;
+        let entry = store
+            .gate_entry(group, member)
+            .await?
+            .ok_or_else(|| AdmissionError::NotFound(format!("a newcomer gate for {member} in {group}")))?;
+        Ok((entry, processed))
     }
 }

@@ -87,6 +87,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
     }
     writes.extend(membership);
     let (proposals, suppressed) = apply_suppression(verdicts);
+    let proposals = without_repeated_deletes(proposals);
     for (rule, by, proposal) in suppressed {
         let summary = core.locale.pick("已抑制（", "suppressed (").to_owned()
             + by.name()
@@ -226,6 +227,19 @@ fn apply_suppression(verdicts: Vec<(Rule, Verdict)>) -> (Vec<(Rule, Proposal)>, 
     (kept, suppressed)
 }
 
+/// One message is deleted once: a later rule's delete of a message an earlier rule already
+/// deletes (moderation and the newcomer gate both judge a gated newcomer's spam) is dropped.
+fn without_repeated_deletes(proposals: Vec<(Rule, Proposal)>) -> Vec<(Rule, Proposal)> {
+    let mut deleted = std::collections::HashSet::new();
+    proposals
+        .into_iter()
+        .filter(|(_, proposal)| match &proposal.kind {
+            ActionKind::Delete { message_id } => deleted.insert((proposal.target.clone(), message_id.clone())),
+            _ => true,
+        })
+        .collect()
+}
+
 fn entry(core: &Core, event: &Event, rule: &str, action: Option<&ActionId>, summary: String) -> NewAuditEntry {
     NewAuditEntry {
         time: core.clock.now(),
@@ -262,6 +276,18 @@ mod tests {
         assert_eq!(kept, vec![delete, mute]);
         assert_eq!(suppressed.len(), 1);
         assert_eq!(suppressed[0].2.kind, send);
+    }
+
+    #[test]
+    fn a_message_two_rules_delete_is_deleted_once() {
+        let delete = ActionKind::Delete { message_id: MessageId::new("m1") };
+        let other = ActionKind::Delete { message_id: MessageId::new("m2") };
+        let kept = without_repeated_deletes(vec![
+            (Rule::Moderate, proposal(delete.clone())),
+            (Rule::Admission, proposal(delete.clone())),
+            (Rule::Admission, proposal(other.clone())),
+        ]);
+        assert_eq!(kept.into_iter().map(|(r, p)| (r, p.kind)).collect::<Vec<_>>(), vec![(Rule::Moderate, delete), (Rule::Admission, other)]);
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("lottery", crate::giveaways::lottery_source),
     ("welcome", crate::rules::welcome::source::due),
     ("referral", crate::growth::referral_source),
+    ("gate", crate::rules::admission::gate::source),
 ];
 
 /// The longest the loop sleeps between scans.

@@ -162,3 +162,70 @@ async fn a_held_request_is_approved_through_the_api_and_a_guard_can_be_ended() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+/// A send's text with mentions as `@name`.
+fn send_text(action: &Value) -> String {
+    action["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().map_or_else(|| format!("@{}", s["name"].as_str().unwrap_or("")), String::from))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fan_joining_through_a_strong_tier_channel_gets_the_fans_welcome_not_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(dir.path())).await;
+    let (status, created) = server
+        .post("/api/v1/channels", json!({"id": "gzh", "name": "公众号菜单", "tier": "strong", "code": "FANS2026", "by": "小王"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    put_rulebook(&server, |book| {
+        book["templates"]["default"]["welcome"]["tiers"] =
+            json!({"strong": {"text": "欢迎铁粉 {name}！来自{channel}（{tier}），你是本群第{member_no}位成员"}});
+    })
+    .await;
+    // A fan through the channel's code, and someone with no channel.
+    bridge_event(
+        &server,
+        json!({"type": "member_joined", "id": "join-fan", "group": {"id": "g1", "name": "粉丝1群"},
+               "actor": {"id": "fan1", "name": "铁粉甲"}, "invite_code": "FANS2026"}),
+    )
+    .await;
+    bridge_event(
+        &server,
+        json!({"type": "member_joined", "id": "join-other", "group": {"id": "g1", "name": "粉丝1群"},
+               "actor": {"id": "u2", "name": "路人乙"}}),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while feed(&server).await.iter().filter(|a| a["type"] == "send").count() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let welcomes: Vec<String> = feed(&server).await.iter().filter(|a| a["type"] == "send").map(send_text).collect();
+    assert_eq!(welcomes.len(), 2, "one welcome per tier text: {welcomes:#?}");
+    assert_eq!(welcomes[0], "欢迎铁粉 @铁粉甲！来自公众号菜单（strong），你是本群第1位成员");
+    assert!(welcomes[1].starts_with("欢迎 @路人乙 加入「粉丝1群」！"), "the default text for a join without a channel: {}", welcomes[1]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_default_template_batches_welcomes_and_celebrates_milestones_in_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(dir.path())).await;
+    let (status, rulebook) = server.get("/api/v1/rulebook").await;
+    assert_eq!(status, StatusCode::OK);
+    let default = &rulebook["rulebook"]["templates"]["default"];
+    let chinese = |value: &Value| value.as_str().is_some_and(|s| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+    assert_eq!(default["welcome"]["enabled"], true);
+    assert!(default["welcome"]["batch_window_secs"].as_u64().unwrap() > 0, "{}", default["welcome"]);
+    assert!(chinese(&default["welcome"]["text"]), "{}", default["welcome"]["text"]);
+    let milestones = &default["milestones"];
+    assert_eq!(milestones["enabled"], true, "{milestones}");
+    assert!(milestones["member_counts"].as_array().is_some_and(|c| !c.is_empty()), "{milestones}");
+    for key in ["members_text", "check_ins_text", "messages_text", "counter_text"] {
+        assert!(chinese(&milestones[key]), "{key}: {}", milestones[key]);
+    }
+    server.stop().await;
+}

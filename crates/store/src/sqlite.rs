@@ -1588,4 +1588,18 @@ impl Store for SqliteStore {
     fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>> {
         Box::pin(crate::membership::sqlite::churn(&self.pool, group, limit))
     }
+
+    // --- newcomer gate (crate::gate) ---
+
+    fn gate_entry<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::gate::GateEntry>>> {
+        Box::pin(crate::gate::sqlite::entry(&self.pool, group, member))
+    }
+
+    fn gate_entries<'a>(&'a self, group: Option<&'a GroupKey>, status: qunzhu_core::gate::GateStatus, limit: u32) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::gate::GateEntry>>> {
+        Box::pin(crate::gate::sqlite::entries(&self.pool, group, status, limit))
+    }
+
+    fn join_request_approved<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::gate::sqlite::approved(&self.pool, group, member))
+    }
 }

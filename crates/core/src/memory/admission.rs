@@ -81,4 +81,8 @@ impl Admission {
     pub(crate) fn guard(&self, group: &GroupKey) -> Option<GuardRecord> {
         self.guards.iter().find(|g| &g.group == group).cloned()
     }
+
+    pub(crate) fn approved(&self, group: &GroupKey, member: &crate::ids::MemberId) -> bool {
+        self.requests.iter().any(|r| &r.group == group && &r.member == member && r.status == JoinRequestStatus::Approved)
+    }
 }

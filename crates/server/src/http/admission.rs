@@ -26,7 +26,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::input::{actor, body, group_key, invalid, limit, query};
 
-fn admission_error(error: AdmissionError) -> ApiError {
+pub(super) fn admission_error(error: AdmissionError) -> ApiError {
     match error {
         AdmissionError::Invalid { field, message } => invalid(field, message),
         AdmissionError::NotFound(what) => ApiError::not_found("not_found", format!("{what} does not exist")),

@@ -16,6 +16,7 @@
 //! - [`channels`] — `/api/v1/channels…` (渠道活码, QR codes), `/api/v1/pools…`,
 //!   `/api/v1/joins/counts` and the public landing route `/i/{code}`; [`members`] —
 //!   `/api/v1/members…` (profiles, tags) and `/api/v1/groups/{connector}/{group}/churn`.
+//! - `gate` — `/api/v1/groups/{connector}/{group}/gate…` (the newcomer gate, 入群验证).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -27,6 +28,7 @@ pub mod admin;
 pub mod bridge;
 pub mod content;
 mod counters;
+mod gate;
 pub mod error;
 mod input;
 mod channels;
@@ -225,6 +227,7 @@ pub fn router(state: AppState) -> Router {
         .merge(referrals::routes().merge(counters::routes()))
         .merge(channels::routes())
         .merge(members::routes())
+        .merge(gate::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)

@@ -13,6 +13,7 @@
 //!   requests not clearly fine are held, the preset is on, and moderation treats newcomers'
 //!   messages strictly.
 
+pub mod gate;
 pub mod preset;
 pub mod settings;
 
@@ -46,8 +47,29 @@ pub async fn evaluate(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
         EventKind::JoinRequested { member, request_id, comment } if cx.settings.admission.enabled => {
             screen_request(cx, member, request_id, comment.as_deref().unwrap_or("")).await
         }
-        EventKind::MemberJoined { .. } => join_wave(cx).await,
-        EventKind::OperatorCommand { operator, command } => operator_command(cx, operator, command).await,
+        EventKind::MemberJoined { member, .. } => {
+            let mut verdict = join_wave(cx).await?;
+            let wave_starts = verdict.writes.iter().any(|w| matches!(w, StateWrite::Admission(AdmissionWrite::Guard(_))));
+            if gate::applies(cx, wave_starts).await? {
+                let gated = gate::on_join(cx, member).await?;
+                verdict.proposals.extend(gated.proposals);
+                verdict.writes.extend(gated.writes);
+            }
+            Ok(verdict)
+        }
+        EventKind::MessagePosted { author, message } => gate::on_message(cx, author, &message.id).await,
+        EventKind::MemberLeft { member, .. } => {
+            let mut verdict = Verdict::none();
+            if cx.store.gate_entry(&cx.group.key, &member.id).await?.is_some() {
+                verdict.writes.push(StateWrite::Gate(qunzhu_core::gate::GateWrite::Clear { group: cx.group.key.clone(), member: member.id.clone() }));
+            }
+            Ok(verdict)
+        }
+        EventKind::Tick { job } if job == gate::JOB => gate::on_tick(cx).await,
+        EventKind::OperatorCommand { operator, command } => match command.split_once(' ') {
+            Some((gate::PASS, member)) => gate::on_pass_command(cx, operator, member).await,
+            _ => operator_command(cx, operator, command).await,
+        },
         _ => Ok(Verdict::none()),
     }
 }

@@ -41,6 +41,9 @@ pub struct AdmissionSettings {
     pub otherwise: Otherwise,
     /// A join wave (many joins in a short time) puts the group in guarded mode.
     pub join_wave: JoinWaveSettings,
+    /// The newcomer gate (入群验证) for groups without join requests: newcomers are muted
+    /// until they answer a question within a deadline. Off by default.
+    pub gate: super::gate::GateSettings,
 }
 
 impl Default for AdmissionSettings {
@@ -64,6 +67,7 @@ impl AdmissionSettings {
             weishang_outcome: Outcome::Hold,
             otherwise: Otherwise::Leave,
             join_wave: JoinWaveSettings::default(),
+            gate: super::gate::GateSettings::builtin(locale),
         }
     }
 }
@@ -172,5 +176,6 @@ pub fn validate(settings: &AdmissionSettings, path: &[&str]) -> Vec<Problem> {
             problems.push(Problem::new(at(&["join_wave", "guard_mins"]), "use 1 to 10080 minutes (a week)"));
         }
     }
+    problems.extend(super::gate::validate(&settings.gate, &path.iter().copied().chain(["gate"]).collect::<Vec<_>>()));
     problems
 }
