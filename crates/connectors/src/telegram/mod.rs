@@ -129,6 +129,12 @@ fn delivery_error(what: &str, error: RequestError) -> DeliveryError {
         RequestError::Api(ApiError::CantInitiateConversation | ApiError::BotBlocked) => DeliveryError::Permanent(format!(
             "{what}: the member has not started the bot (or blocked it), so Telegram refuses a direct message"
         )),
+        // Telegram words these refusals in more ways than teloxide knows.
+        RequestError::Api(ApiError::Unknown(text)) if text.contains("initiate conversation") || text.contains("blocked by the user") => {
+            DeliveryError::Permanent(format!(
+                "{what}: the member has not started the bot (or blocked it), so Telegram refuses a direct message ({text})"
+            ))
+        }
         RequestError::Api(_) | RequestError::MigrateToChatId(_) => DeliveryError::Permanent(format!("{what}: {error}")),
     }
 }
@@ -352,7 +358,7 @@ impl TelegramConnector {
         }
         let updates = request.send().await?;
         self.healthy();
-        let Some(last) = updates.last().map(|u| u.id.0) else { return Ok(()) };
+        let Some(last) = updates.iter().map(|u| u.id.0).max() else { return Ok(()) };
         for update in &updates {
             self.forward(update).await;
         }
