@@ -16,6 +16,7 @@
 //! - [`channels`] — `/api/v1/channels…` (渠道活码, QR codes), `/api/v1/pools…`,
 //!   `/api/v1/joins/counts` and the public landing route `/i/{code}`; [`members`] —
 //!   `/api/v1/members…` (profiles, tags) and `/api/v1/groups/{connector}/{group}/churn`.
+//! - [`telegram`] — `/api/v1/telegram/{connector}/invite-links` (named invite links per channel).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -38,6 +39,7 @@ mod referrals;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
+pub mod telegram;
 
 use std::collections::HashMap;
 use std::sync::Arc;
