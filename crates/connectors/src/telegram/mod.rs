@@ -73,6 +73,10 @@ use throttle::Throttle;
 const ALLOWED: [AllowedUpdate; 3] = [AllowedUpdate::Message, AllowedUpdate::ChatMember, AllowedUpdate::ChatJoinRequest];
 /// How long a chat's administrator list is trusted.
 const ADMINS_TTL: Duration = Duration::from_secs(600);
+/// The longest restriction Telegram keeps as timed (longer is forever).
+const MAX_MUTE_SECS: u64 = 366 * 24 * 3600;
+/// How soon a chat whose administrators could not be read is asked again.
+const ADMINS_RETRY: Duration = Duration::from_secs(60);
 /// The secret header of webhook POSTs.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
@@ -89,6 +93,9 @@ pub struct Health {
     pub last_error: Option<String>,
 }
 
+/// A chat's administrators' roles by user id, and when they were read.
+type Admins = (Instant, HashMap<u64, Role>);
+
 /// The configured connector.
 pub struct TelegramConnector {
     config: TelegramConfig,
@@ -104,7 +111,7 @@ pub struct TelegramConnector {
     webhook_url: Option<String>,
     throttle: Throttle,
     /// Administrators per chat, with when they were read.
-    admins: Mutex<HashMap<i64, (Instant, HashMap<u64, Role>)>>,
+    admins: Mutex<HashMap<i64, Admins>>,
     /// Names seen, for mentions that carry none.
     names: Mutex<HashMap<String, String>>,
     /// Serialises webhook POSTs, so updates reach the engine in the order they arrive.
@@ -418,7 +425,10 @@ impl TelegramConnector {
                 role
             }
             Err(error) => {
+                // Asked again in a minute, not at every message while Telegram refuses.
                 debug!(connector = %self.id, chat, %error, "could not read the chat's administrators");
+                let retry_at = Instant::now().checked_sub(ADMINS_TTL - ADMINS_RETRY).unwrap_or_else(Instant::now);
+                lock(&self.admins).insert(chat, (retry_at, HashMap::new()));
                 Role::Member
             }
         }
@@ -502,15 +512,17 @@ impl TelegramConnector {
                 Ok(())
             }
             ActionKind::Mute { member, duration_secs } => {
-                // Telegram takes under 30 s (and over 366 days) as forever.
-                let until = Utc::now() + chrono::Duration::seconds(i64::try_from((*duration_secs).max(30)).unwrap_or(i64::MAX / 2_000_000));
-                self.bot
+                let mut request = self
+                    .bot
                     .restrict_chat_member(chat, user_of(member)?, ChatPermissions::empty())
-                    .until_date(until)
-                    .use_independent_chat_permissions(true)
-                    .send()
-                    .await
-                    .map_err(call("restrictChatMember failed"))?;
+                    .use_independent_chat_permissions(true);
+                // 0 is "until lifted" (no until_date); Telegram takes under 30 s as forever, so
+                // a short mute lasts 30 s, and the planner clamps to 366 days.
+                if *duration_secs > 0 {
+                    let secs = i64::try_from((*duration_secs).clamp(30, MAX_MUTE_SECS)).unwrap_or(30);
+                    request = request.until_date(Utc::now() + chrono::Duration::seconds(secs));
+                }
+                request.send().await.map_err(call("restrictChatMember failed"))?;
                 Ok(())
             }
             ActionKind::Unmute { member } => {
