@@ -15,6 +15,7 @@ use qunzhu_connectors::bridge::BridgeConfig;
 #[cfg(feature = "matrix")]
 use qunzhu_connectors::matrix::MatrixConfig;
 use qunzhu_connectors::onebot::{OnebotConfig, OnebotMode};
+use qunzhu_connectors::telegram::TelegramConfig;
 use qunzhu_connectors::secret::Secret;
 use qunzhu_core::Capability;
 use qunzhu_engine::problems::{Problem, serde_path};
@@ -135,6 +136,8 @@ pub enum ConnectorConfig {
     /// Matrix: qunzhu's own bot account on a homeserver; see the README.
     #[cfg(feature = "matrix")]
     Matrix(MatrixConfig),
+    /// Telegram: a bot made with @BotFather, admin in its groups; see the README.
+    Telegram(TelegramConfig),
 }
 
 impl ConnectorConfig {
@@ -145,6 +148,7 @@ impl ConnectorConfig {
             Self::Onebot(onebot) => &onebot.id,
             #[cfg(feature = "matrix")]
             Self::Matrix(matrix) => &matrix.id,
+            Self::Telegram(telegram) => &telegram.id,
         }
     }
 
@@ -155,6 +159,7 @@ impl ConnectorConfig {
             Self::Onebot(_) => "onebot",
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => "matrix",
+            Self::Telegram(_) => "telegram",
         }
     }
 
@@ -166,6 +171,8 @@ impl ConnectorConfig {
             // Matrix credentials are the bot's own login, checked in `matrix_problems`.
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => None,
+            // A bot token has its own shape, checked in `TelegramConfig::problems`.
+            Self::Telegram(_) => None,
         }
     }
 
@@ -176,6 +183,7 @@ impl ConnectorConfig {
             Self::Onebot(_) => &[],
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => &[],
+            Self::Telegram(_) => &[],
         }
     }
 }
@@ -628,6 +636,7 @@ fn validate_connectors<'a>(
                 ConnectorConfig::Onebot(_) => "NapCat / Lagrange (its `token` / `AccessToken`)",
                 #[cfg(feature = "matrix")]
                 ConnectorConfig::Matrix(_) => "the homeserver",
+                ConnectorConfig::Telegram(_) => "Telegram",
             };
             if token.is_empty() {
                 problems.push(Problem::new(
@@ -647,6 +656,9 @@ fn validate_connectors<'a>(
         #[cfg(feature = "matrix")]
         if let ConnectorConfig::Matrix(matrix) = connector {
             problems.extend(matrix_problems(matrix, &at));
+        }
+        if let ConnectorConfig::Telegram(telegram) = connector {
+            problems.extend(telegram.problems().into_iter().map(|(key, message)| Problem::new(at(&[key]), message)));
         }
         for (position, name) in connector.capability_names().iter().enumerate() {
             if Capability::from_name(name).is_none() {
@@ -802,7 +814,8 @@ fn sample() -> Config {
                 .to_vec(),
         }), ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", "change-me")),
         #[cfg(feature = "matrix")]
-        ConnectorConfig::Matrix(MatrixConfig::with_password("matrix", "http://127.0.0.1:8008", "@qunzhu:localhost", "change-me"))],
+        ConnectorConfig::Matrix(MatrixConfig::with_password("matrix", "http://127.0.0.1:8008", "@qunzhu:localhost", "change-me")),
+        ConnectorConfig::Telegram(TelegramConfig::polling("telegram", "123456:change-me"))],
         ..Config::default()
     }
 }
@@ -1275,6 +1288,24 @@ token = ""
         let fixed = Config::from_toml(&fixed).unwrap();
         assert_eq!(fixed.connectors[0].kind(), "bridge");
         assert_eq!(fixed.connectors[1].kind(), "onebot");
+    }
+
+    #[test]
+    fn telegram_connectors_are_checked_and_each_mistake_named() {
+        let source = "[[connectors]]\ntype = \"telegram\"\nid = \"tg\"\ntoken = \"oops\"\nmode = \"webhook\"\n\n\
+            [[connectors]]\ntype = \"telegram\"\nid = \"tg2\"\ntoken = \"123456:ABC-DEF\"\nmode = \"webhook\"\nwebhook_secret = \"has spaces\"\napi_url = \"nowhere\"\n";
+        let problems = Config::from_toml(source).unwrap_err();
+        let mut paths: Vec<String> = problems.iter().map(Problem::dotted_path).collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            ["connectors[0].token", "connectors[0].webhook_secret", "connectors[1].api_url", "connectors[1].webhook_secret"],
+            "{problems:#?}"
+        );
+        let fine = "[[connectors]]\ntype = \"telegram\"\nid = \"tg\"\ntoken = \"123456:ABC-DEF\"\nstaff_chat_id = -100123\n";
+        let config = Config::from_toml(fine).unwrap();
+        let ConnectorConfig::Telegram(telegram) = &config.connectors[0] else { panic!() };
+        assert_eq!((telegram.mode, telegram.api_url.as_str()), (qunzhu_connectors::telegram::TelegramMode::Polling, "https://api.telegram.org"));
     }
 
     #[test]

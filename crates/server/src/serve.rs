@@ -19,6 +19,7 @@ use qunzhu_connectors::matrix::MatrixConnector;
 use qunzhu_connectors::onebot::{OnebotConnector, OnebotMode};
 use qunzhu_connectors::outbox;
 use qunzhu_connectors::sandbox::SandboxConnector;
+use qunzhu_connectors::telegram::{TelegramConnector, TelegramMode};
 use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Event, Store, SystemClock};
 use qunzhu_engine::{Engine, EngineError};
 use tokio::net::TcpListener;
@@ -102,6 +103,22 @@ pub async fn run(
             _ => None,
         })
         .collect();
+    let public_url = config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(|u| u.trim_end_matches('/').to_owned());
+    let telegrams: Vec<Arc<TelegramConnector>> = config
+        .connectors
+        .iter()
+        .filter_map(|connector| match connector {
+            ConnectorConfig::Telegram(telegram) => Some(TelegramConnector::build(
+                telegram.clone(),
+                events.clone(),
+                Some(TelegramConnector::state_file_in(&config.data_dir, &telegram.id)),
+                (telegram.mode == TelegramMode::Webhook)
+                    .then(|| public_url.as_ref().map(|url| format!("{url}{}", telegram.webhook_path())))
+                    .flatten(),
+            )),
+            _ => None,
+        })
+        .collect();
     drop(events);
 
     let mut capabilities: HashMap<ConnectorId, Capabilities> = HashMap::new();
@@ -121,6 +138,9 @@ pub async fn run(
     #[cfg(feature = "matrix")]
     for matrix in &matrices {
         capabilities.insert(matrix.id().clone(), matrix.capabilities().clone());
+    }
+    for telegram in &telegrams {
+        capabilities.insert(telegram.id().clone(), telegram.capabilities().clone());
     }
     for bridge in &bridges {
         if crate::config::is_placeholder_token(bridge.token.expose()) {
@@ -177,13 +197,27 @@ pub async fn run(
         workers.spawn(async move { client.run().await });
     }
 
-    #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
+    for telegram in &telegrams {
+        workers.spawn(outbox::run(
+            store.clone(),
+            telegram.clone(),
+            clock.clone(),
+            engine.outbox_changes(),
+            stopped.clone(),
+        ));
+        let client = telegram.clone();
+        workers.spawn(async move { client.run().await });
+        app_routes.push(telegram.router());
+    }
+    app_routes.push(http::telegram::router(engine.clone(), &telegrams));
+
     let mut health: Vec<(ConnectorId, Arc<dyn HealthReport>)> = onebots
         .iter()
         .map(|o| (o.id().clone(), o.clone() as Arc<dyn HealthReport>))
         .collect();
     #[cfg(feature = "matrix")]
     health.extend(matrices.iter().map(|m| (m.id().clone(), m.clone() as Arc<dyn HealthReport>)));
+    health.extend(telegrams.iter().map(|t| (t.id().clone(), t.clone() as Arc<dyn HealthReport>)));
     let mut state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
     match (config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()), listener.local_addr()) {
         (Some(url), _) => state = state.with_public_url(url),
@@ -203,6 +237,7 @@ pub async fn run(
     }
     let stopping = state.clone();
     let closing = onebots.clone();
+    let closing_telegrams = telegrams.clone();
     #[cfg(feature = "matrix")]
     let closing_matrices = matrices.clone();
     let served = axum::serve(listener, app)
@@ -212,6 +247,9 @@ pub async fn run(
             stopping.begin_shutdown();
             for onebot in &closing {
                 onebot.close();
+            }
+            for telegram in &closing_telegrams {
+                telegram.close();
             }
             #[cfg(feature = "matrix")]
             for matrix in &closing_matrices {

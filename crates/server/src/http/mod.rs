@@ -17,6 +17,7 @@
 //!   `/api/v1/joins/counts` and the public landing route `/i/{code}`; [`members`] —
 //!   `/api/v1/members…` (profiles, tags) and `/api/v1/groups/{connector}/{group}/churn`.
 //! - `gate` — `/api/v1/groups/{connector}/{group}/gate…` (the newcomer gate, 入群验证).
+//! - [`telegram`] — `/api/v1/telegram/{connector}/invite-links` (named invite links per channel).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
@@ -40,6 +41,7 @@ mod referrals;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
+pub mod telegram;
 
 use std::collections::HashMap;
 use std::sync::Arc;
