@@ -5,6 +5,7 @@
 //! - [`onebot`] — QQ through OneBot v11 (NapCat, Lagrange.OneBot): reverse and forward WebSocket.
 //! - [`sandbox`] — the built-in test chat behind the `/sandbox` page.
 //! - [`outbox`] — the delivery loop: due actions to their connector, retried with backoff.
+//! - [`wecom`] — WeCom (企业微信) customer groups: encrypted callbacks, API client, reconciliation.
 //! - [`secret`] — secrets that never show in logs or `Debug`.
 
 pub mod bridge;
@@ -14,6 +15,7 @@ pub mod onebot;
 pub mod outbox;
 pub mod sandbox;
 pub mod secret;
+pub mod wecom;
 
 /// A connector that keeps a live connection reports its state for `/healthz`.
 pub trait HealthReport: Send + Sync {
