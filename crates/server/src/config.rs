@@ -15,6 +15,7 @@ use qunzhu_connectors::bridge::BridgeConfig;
 #[cfg(feature = "matrix")]
 use qunzhu_connectors::matrix::MatrixConfig;
 use qunzhu_connectors::onebot::{OnebotConfig, OnebotMode};
+use qunzhu_connectors::wecom::WecomConfig;
 use qunzhu_connectors::secret::Secret;
 use qunzhu_core::Capability;
 use qunzhu_engine::problems::{Problem, serde_path};
@@ -135,6 +136,8 @@ pub enum ConnectorConfig {
     /// Matrix: qunzhu's own bot account on a homeserver; see the README.
     #[cfg(feature = "matrix")]
     Matrix(MatrixConfig),
+    /// WeCom (企业微信) customer groups through a self-built app; see the README.
+    Wecom(WecomConfig),
 }
 
 impl ConnectorConfig {
@@ -145,6 +148,7 @@ impl ConnectorConfig {
             Self::Onebot(onebot) => &onebot.id,
             #[cfg(feature = "matrix")]
             Self::Matrix(matrix) => &matrix.id,
+            Self::Wecom(wecom) => &wecom.id,
         }
     }
 
@@ -155,6 +159,7 @@ impl ConnectorConfig {
             Self::Onebot(_) => "onebot",
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => "matrix",
+            Self::Wecom(_) => "wecom",
         }
     }
 
@@ -166,6 +171,8 @@ impl ConnectorConfig {
             // Matrix credentials are the bot's own login, checked in `matrix_problems`.
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => None,
+            // Checked with the rest of the entry in `WecomConfig::problems`.
+            Self::Wecom(_) => None,
         }
     }
 
@@ -176,6 +183,7 @@ impl ConnectorConfig {
             Self::Onebot(_) => &[],
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => &[],
+            Self::Wecom(_) => &[],
         }
     }
 }
@@ -628,6 +636,7 @@ fn validate_connectors<'a>(
                 ConnectorConfig::Onebot(_) => "NapCat / Lagrange (its `token` / `AccessToken`)",
                 #[cfg(feature = "matrix")]
                 ConnectorConfig::Matrix(_) => "the homeserver",
+                ConnectorConfig::Wecom(_) => "the WeCom admin console",
             };
             if token.is_empty() {
                 problems.push(Problem::new(
@@ -647,6 +656,9 @@ fn validate_connectors<'a>(
         #[cfg(feature = "matrix")]
         if let ConnectorConfig::Matrix(matrix) = connector {
             problems.extend(matrix_problems(matrix, &at));
+        }
+        if let ConnectorConfig::Wecom(wecom) = connector {
+            problems.extend(wecom.problems().into_iter().map(|(key, message)| Problem::new(at(&[key]), message)));
         }
         for (position, name) in connector.capability_names().iter().enumerate() {
             if Capability::from_name(name).is_none() {
@@ -802,7 +814,11 @@ fn sample() -> Config {
                 .to_vec(),
         }), ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", "change-me")),
         #[cfg(feature = "matrix")]
-        ConnectorConfig::Matrix(MatrixConfig::with_password("matrix", "http://127.0.0.1:8008", "@qunzhu:localhost", "change-me"))],
+        ConnectorConfig::Matrix(MatrixConfig::with_password("matrix", "http://127.0.0.1:8008", "@qunzhu:localhost", "change-me")),
+        ConnectorConfig::Wecom(WecomConfig {
+            staff_userids: vec!["zhangsan".into()],
+            ..WecomConfig::new("wecom", "ww1234567890abcdef", 1000002, "change-me", "changeme", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
+        })],
         ..Config::default()
     }
 }
@@ -1303,6 +1319,23 @@ token = ""
         let config = Config::from_toml(fine).unwrap();
         let ConnectorConfig::Onebot(onebot) = &config.connectors[0] else { panic!() };
         assert_eq!((onebot.path.as_str(), onebot.mode), ("/onebot/v11/ws", OnebotMode::ReverseWs));
+    }
+
+    #[test]
+    fn wecom_connectors_read_as_in_the_issue_and_each_mistake_is_named() {
+        let fine = "[[connectors]]\nid = \"wecom\"\ntype = \"wecom\"\ncorp_id = \"ww1234567890abcdef\"\nagent_id = 1000002\n\
+            secret = \"app-secret\"\ntoken = \"QDG6eK\"\nencoding_aes_key = \"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\"\n";
+        let config = Config::from_toml(fine).unwrap();
+        let ConnectorConfig::Wecom(wecom) = &config.connectors[0] else { panic!() };
+        assert_eq!((wecom.agent_id, wecom.api_base.as_str()), (1000002, "https://qyapi.weixin.qq.com"));
+        let bad = "[[connectors]]\nid = \"wecom\"\ntype = \"wecom\"\ncorp_id = \"\"\nagent_id = 0\n\
+            secret = \"app-secret\"\ntoken = \"QDG6eK\"\nencoding_aes_key = \"too-short\"\n";
+        let error: Vec<String> = Config::from_toml(bad).unwrap_err().iter().map(ToString::to_string).collect();
+        let error = error.join("\n");
+        for key in ["connectors[0].corp_id", "connectors[0].agent_id", "connectors[0].encoding_aes_key"] {
+            assert!(error.contains(key), "{key} in {error}");
+        }
+        assert!(error.contains("43-character EncodingAESKey"), "{error}");
     }
 
     #[test]

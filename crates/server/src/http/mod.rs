@@ -38,6 +38,7 @@ mod referrals;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
+pub mod wecom;
 
 use std::collections::HashMap;
 use std::sync::Arc;
