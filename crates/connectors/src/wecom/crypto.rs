@@ -9,7 +9,7 @@
 //! wechatpy, for one, does not do. [`ReplayGuard`] refuses stale timestamps and repeated
 //! (timestamp, nonce) pairs.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use aes::Aes256;
@@ -181,17 +181,20 @@ impl MsgCrypt {
     }
 }
 
+/// (timestamp, nonce) pairs seen, and the order they came in (to forget the oldest).
+type Seen = (HashSet<(i64, String)>, VecDeque<(i64, String)>);
+
 /// Refuses callbacks whose timestamp is off by more than the window, and any (timestamp,
 /// nonce) pair seen within it. Remembers at most `capacity` pairs (the oldest go first).
 pub struct ReplayGuard {
     window_secs: i64,
     capacity: usize,
-    seen: Mutex<(HashMap<(i64, String), ()>, VecDeque<(i64, String)>)>,
+    seen: Mutex<Seen>,
 }
 
 impl ReplayGuard {
     pub fn new(window_secs: i64) -> Self {
-        Self { window_secs, capacity: 100_000, seen: Mutex::new((HashMap::new(), VecDeque::new())) }
+        Self { window_secs, capacity: 100_000, seen: Mutex::new((HashSet::new(), VecDeque::new())) }
     }
 
     /// Accepts the pair once when `timestamp` is within the window around `now_secs`.
@@ -215,7 +218,7 @@ impl ReplayGuard {
             }
         }
         let key = (ts, nonce.to_owned());
-        if set.insert(key.clone(), ()).is_some() {
+        if !set.insert(key.clone()) {
             return Err(CryptoError::Replayed);
         }
         order.push_back(key);
@@ -257,7 +260,7 @@ mod tests {
     fn encryption_round_trips_and_pads_to_32_byte_blocks() {
         let c = crypt();
         for len in [0usize, 1, 11, 12, 13, 31, 32, 33, 200] {
-            let msg: String = "群".repeat(len / 3) + &"x".repeat(len % 3);
+            let msg = format!("{}{}", "群".repeat(len / 3), "x".repeat(len % 3));
             let sealed = c.encrypt_with(&msg, *b"0123456789abcdef");
             let bytes = general_purpose::STANDARD.decode(&sealed).unwrap();
             assert_eq!(bytes.len() % 32, 0);

@@ -347,19 +347,19 @@ impl WecomConnector {
     }
 
     /// Signature, replay window, decryption — the checks both routes share.
-    fn open(&self, query: &HashMap<String, String>, encrypt: &str) -> Result<String, Response> {
+    fn open(&self, query: &HashMap<String, String>, encrypt: &str) -> Result<String, Box<Response>> {
         let Some(crypt) = &self.crypt else {
-            return Err((StatusCode::SERVICE_UNAVAILABLE, "the WeCom token / encoding_aes_key are not set up").into_response());
+            return Err(Box::new((StatusCode::SERVICE_UNAVAILABLE, "the WeCom token / encoding_aes_key are not set up").into_response()));
         };
         let param = |key: &str| query.get(key).map(String::as_str).unwrap_or_default();
         let (signature, timestamp, nonce) = (param("msg_signature"), param("timestamp"), param("nonce"));
         if let Err(error) = crypt.verify(signature, timestamp, nonce, encrypt) {
-            return Err(self.refuse("bad signature", &error));
+            return Err(Box::new(self.refuse("bad signature", &error)));
         }
         if let Err(error) = self.replay.check(timestamp, nonce, self.clock.now().timestamp()) {
-            return Err(self.refuse("stale or replayed", &error));
+            return Err(Box::new(self.refuse("stale or replayed", &error)));
         }
-        crypt.decrypt(encrypt).map_err(|error| self.refuse("cannot decrypt", &error))
+        crypt.decrypt(encrypt).map_err(|error| Box::new(self.refuse("cannot decrypt", &error)))
     }
 }
 
@@ -372,7 +372,7 @@ async fn verify_url(State(connector): State<Arc<WecomConnector>>, Query(query): 
             info!(connector = %connector.id, "WeCom callback URL verified");
             plain.into_response()
         }
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -387,7 +387,7 @@ async fn receive(State(connector): State<Arc<WecomConnector>>, Query(query): Que
     };
     let plain = match connector.open(&query, &envelope.encrypt) {
         Ok(plain) => plain,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match Callback::parse(&plain) {
         Ok(callback) => {
