@@ -12,6 +12,8 @@
 #    Starts a throwaway Synapse (scripts/synapse-test-server.sh, cached venv) for the Matrix
 #    whole-app tests unless QUNZHU_TEST_SYNAPSE_URL is set; stops it on exit.
 #    QUNZHU_SKIP_SYNAPSE=1 skips it (local runs only).
+#    Makes the wechatpy venv (scripts/wecom-wechatpy-venv.sh, cached) that the WeCom callback
+#    crypto is cross-checked against. QUNZHU_SKIP_WECHATPY=1 skips it (local runs only).
 # 4. Runs every test of the workspace (unit, integration, property, store stories, whole-app,
 #    CLI), the doc tests, the browser tests in tests/browser (headless Chromium from Debian,
 #    playwright-core from npm; QUNZHU_SKIP_BROWSER=1 skips them locally), then clippy with
@@ -119,6 +121,18 @@ else
     fi
     export QUNZHU_NONEBOT_VENV
     log "NoneBot venv: $QUNZHU_NONEBOT_VENV"
+fi
+
+# --- wechatpy for the WeCom crypto cross-check -------------------------------------------
+if [[ "${QUNZHU_SKIP_WECHATPY:-}" == "1" && "${CI:-}" != "true" ]]; then
+    log "QUNZHU_SKIP_WECHATPY=1: the wechatpy cross-check of the WeCom crypto will be skipped"
+else
+    if ! QUNZHU_WECHATPY_VENV="$(bash scripts/wecom-wechatpy-venv.sh)"; then
+        log "could not make the wechatpy venv (see above)"
+        exit 1
+    fi
+    export QUNZHU_WECHATPY_VENV
+    log "wechatpy venv: $QUNZHU_WECHATPY_VENV"
 fi
 
 # --- Synapse for the Matrix tests -------------------------------------------------------

@@ -6,6 +6,7 @@
 //! - [`sandbox`] — the built-in test chat behind the `/sandbox` page.
 //! - [`outbox`] — the delivery loop: due actions to their connector, retried with backoff.
 //! - [`telegram`] — Telegram through the Bot API (teloxide-core): polling or webhook.
+//! - [`wecom`] — WeCom (企业微信) customer groups: encrypted callbacks, API client, reconciliation.
 //! - [`secret`] — secrets that never show in logs or `Debug`.
 
 pub mod bridge;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod sandbox;
 pub mod secret;
 pub mod telegram;
+pub mod wecom;
 
 /// A connector that keeps a live connection reports its state for `/healthz`.
 pub trait HealthReport: Send + Sync {

@@ -169,6 +169,10 @@ pub struct Capabilities {
     /// Longest mute the platform allows, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_mute_secs: Option<u64>,
+    /// The app staff do by hand what the connector cannot, when it is not the group's own
+    /// chat client (e.g. `企业微信`): staff task steps then begin "在企业微信中…".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_in: Option<String>,
 }
 
 impl Capabilities {

@@ -139,7 +139,18 @@ impl Planner<'_> {
             }
             ActionKind::NotifyStaff { text } => (l.pick("通知", "Notice").to_owned(), text.clone()),
         };
-        let step = format!("{step}\n{}{}", l.pick("原因：", "Reason: "), action.explanation);
+        let step = match self.capabilities.manual_in.as_deref().map(str::trim).filter(|app| !app.is_empty()) {
+            // Staff act in another app than the chat (WeCom customer groups): say where, and
+            // keep the step and its reason on one line, as staff read it in an app message.
+            Some(app) => {
+                let step = match step.strip_prefix("在群「") {
+                    Some(rest) if l == Locale::ZhCn => format!("在{app}群「{rest}"),
+                    _ => format!("{}{step}", l.pick(&format!("在{app}中"), &format!("In {app}: "))),
+                };
+                format!("{step}{}{}", l.pick("，原因：", "; reason: "), action.explanation)
+            }
+            None => format!("{step}\n{}{}", l.pick("原因：", "Reason: "), action.explanation),
+        };
         StaffTask {
             id: TaskId::new(format!("task-{}", action.id)),
             group: action.group.clone(),
@@ -293,6 +304,18 @@ mod tests {
         let planned = planner(&without, &event).plan(action(send));
         let [Planned::Action(sent)] = planned.as_slice() else { panic!("{planned:?}") };
         assert_eq!(sent.kind, ActionKind::Send { segments: vec![Segment::text("欢迎 @小王！")] });
+    }
+
+    #[test]
+    fn on_wecom_tasks_say_to_act_in_the_wecom_app_with_the_reason_on_the_same_line() {
+        let event = event();
+        let caps = Capabilities { manual_in: Some("企业微信".into()), ..Capabilities::new([Capability::NotifyStaff]) };
+        let planned = planner(&caps, &event).plan(action(ActionKind::Kick { member: "u7".into() }));
+        let [Planned::Task(task)] = planned.as_slice() else { panic!("{planned:?}") };
+        assert_eq!(task.step, "在企业微信中将 广告哥（u7） 移出群「粉丝1群」，原因：发广告");
+        let planned = planner(&caps, &event).plan(action(ActionKind::Delete { message_id: "m1".into() }));
+        let [Planned::Task(task)] = planned.as_slice() else { panic!("{planned:?}") };
+        assert_eq!(task.step, "在企业微信群「粉丝1群」中撤回消息 m1，原因：发广告");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::matrix::MatrixConfig;
 use qunzhu_connectors::onebot::{OnebotConfig, OnebotMode};
 use qunzhu_connectors::telegram::TelegramConfig;
+use qunzhu_connectors::wecom::WecomConfig;
 use qunzhu_connectors::secret::Secret;
 use qunzhu_core::Capability;
 use qunzhu_engine::problems::{Problem, serde_path};
@@ -138,6 +139,8 @@ pub enum ConnectorConfig {
     Matrix(MatrixConfig),
     /// Telegram: a bot made with @BotFather, admin in its groups; see the README.
     Telegram(TelegramConfig),
+    /// WeCom (企业微信) customer groups through a self-built app; see the README.
+    Wecom(WecomConfig),
 }
 
 impl ConnectorConfig {
@@ -149,6 +152,7 @@ impl ConnectorConfig {
             #[cfg(feature = "matrix")]
             Self::Matrix(matrix) => &matrix.id,
             Self::Telegram(telegram) => &telegram.id,
+            Self::Wecom(wecom) => &wecom.id,
         }
     }
 
@@ -160,6 +164,7 @@ impl ConnectorConfig {
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => "matrix",
             Self::Telegram(_) => "telegram",
+            Self::Wecom(_) => "wecom",
         }
     }
 
@@ -173,6 +178,8 @@ impl ConnectorConfig {
             Self::Matrix(_) => None,
             // A bot token has its own shape, checked in `TelegramConfig::problems`.
             Self::Telegram(_) => None,
+            // Checked with the rest of the entry in `WecomConfig::problems`.
+            Self::Wecom(_) => None,
         }
     }
 
@@ -184,6 +191,7 @@ impl ConnectorConfig {
             #[cfg(feature = "matrix")]
             Self::Matrix(_) => &[],
             Self::Telegram(_) => &[],
+            Self::Wecom(_) => &[],
         }
     }
 }
@@ -637,6 +645,7 @@ fn validate_connectors<'a>(
                 #[cfg(feature = "matrix")]
                 ConnectorConfig::Matrix(_) => "the homeserver",
                 ConnectorConfig::Telegram(_) => "Telegram",
+                ConnectorConfig::Wecom(_) => "the WeCom admin console",
             };
             if token.is_empty() {
                 problems.push(Problem::new(
@@ -659,6 +668,9 @@ fn validate_connectors<'a>(
         }
         if let ConnectorConfig::Telegram(telegram) = connector {
             problems.extend(telegram.problems().into_iter().map(|(key, message)| Problem::new(at(&[key]), message)));
+        }
+        if let ConnectorConfig::Wecom(wecom) = connector {
+            problems.extend(wecom.problems().into_iter().map(|(key, message)| Problem::new(at(&[key]), message)));
         }
         for (position, name) in connector.capability_names().iter().enumerate() {
             if Capability::from_name(name).is_none() {
@@ -815,7 +827,11 @@ fn sample() -> Config {
         }), ConnectorConfig::Onebot(OnebotConfig::reverse_ws("qq", "change-me")),
         #[cfg(feature = "matrix")]
         ConnectorConfig::Matrix(MatrixConfig::with_password("matrix", "http://127.0.0.1:8008", "@qunzhu:localhost", "change-me")),
-        ConnectorConfig::Telegram(TelegramConfig::polling("telegram", "123456:change-me"))],
+        ConnectorConfig::Telegram(TelegramConfig::polling("telegram", "123456:change-me")),
+        ConnectorConfig::Wecom(WecomConfig {
+            staff_userids: vec!["zhangsan".into()],
+            ..WecomConfig::new("wecom", "ww1234567890abcdef", 1000002, "change-me", "changeme", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C")
+        })],
         ..Config::default()
     }
 }
@@ -1334,6 +1350,23 @@ token = ""
         let config = Config::from_toml(fine).unwrap();
         let ConnectorConfig::Onebot(onebot) = &config.connectors[0] else { panic!() };
         assert_eq!((onebot.path.as_str(), onebot.mode), ("/onebot/v11/ws", OnebotMode::ReverseWs));
+    }
+
+    #[test]
+    fn wecom_connectors_read_as_in_the_issue_and_each_mistake_is_named() {
+        let fine = "[[connectors]]\nid = \"wecom\"\ntype = \"wecom\"\ncorp_id = \"ww1234567890abcdef\"\nagent_id = 1000002\n\
+            secret = \"app-secret\"\ntoken = \"QDG6eK\"\nencoding_aes_key = \"jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\"\n";
+        let config = Config::from_toml(fine).unwrap();
+        let ConnectorConfig::Wecom(wecom) = &config.connectors[0] else { panic!() };
+        assert_eq!((wecom.agent_id, wecom.api_base.as_str()), (1000002, "https://qyapi.weixin.qq.com"));
+        let bad = "[[connectors]]\nid = \"wecom\"\ntype = \"wecom\"\ncorp_id = \"\"\nagent_id = 0\n\
+            secret = \"app-secret\"\ntoken = \"QDG6eK\"\nencoding_aes_key = \"too-short\"\n";
+        let error: Vec<String> = Config::from_toml(bad).unwrap_err().iter().map(ToString::to_string).collect();
+        let error = error.join("\n");
+        for key in ["connectors[0].corp_id", "connectors[0].agent_id", "connectors[0].encoding_aes_key"] {
+            assert!(error.contains(key), "{key} in {error}");
+        }
+        assert!(error.contains("43-character EncodingAESKey"), "{error}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use qunzhu_connectors::onebot::{OnebotConnector, OnebotMode};
 use qunzhu_connectors::outbox;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_connectors::telegram::{TelegramConnector, TelegramMode};
+use qunzhu_connectors::wecom::WecomConnector;
 use qunzhu_core::{Capabilities, Clock, Connector, ConnectorId, Event, Store, SystemClock};
 use qunzhu_engine::{Engine, EngineError};
 use tokio::net::TcpListener;
@@ -33,6 +34,9 @@ use crate::http::{self, AppState};
 /// How often the rulebook is re-read, so `qunzhu rules import` from another process takes
 /// effect without a restart.
 const RULEBOOK_RELOAD: Duration = Duration::from_secs(5);
+
+/// How often new staff tasks of WeCom groups are looked for, to send them to staff.
+const WECOM_TASK_NOTICES: Duration = Duration::from_secs(2);
 
 /// Opens the configured store: `database` when set, else SQLite at `<data_dir>/qunzhu.db`.
 ///
@@ -119,6 +123,14 @@ pub async fn run(
             _ => None,
         })
         .collect();
+    let wecoms: Vec<Arc<WecomConnector>> = config
+        .connectors
+        .iter()
+        .filter_map(|connector| match connector {
+            ConnectorConfig::Wecom(wecom) => Some(WecomConnector::new(wecom.clone(), events.clone(), clock.clone())),
+            _ => None,
+        })
+        .collect();
     drop(events);
 
     let mut capabilities: HashMap<ConnectorId, Capabilities> = HashMap::new();
@@ -141,6 +153,9 @@ pub async fn run(
     }
     for telegram in &telegrams {
         capabilities.insert(telegram.id().clone(), telegram.capabilities().clone());
+    }
+    for wecom in &wecoms {
+        capabilities.insert(wecom.id().clone(), wecom.capabilities().clone());
     }
     for bridge in &bridges {
         if crate::config::is_placeholder_token(bridge.token.expose()) {
@@ -210,6 +225,24 @@ pub async fn run(
         app_routes.push(telegram.router());
     }
     app_routes.push(http::telegram::router(engine.clone(), &telegrams));
+    // WeCom: callbacks are queued for a worker (the route answers at once); staff tasks of
+    // its groups go to the staff as app messages.
+    for wecom in &wecoms {
+        workers.spawn(outbox::run(
+            store.clone(),
+            wecom.clone(),
+            clock.clone(),
+            engine.outbox_changes(),
+            stopped.clone(),
+        ));
+        let worker = wecom.clone();
+        workers.spawn(async move { worker.run().await });
+        let notifier = wecom.clone();
+        let tasks = store.clone();
+        workers.spawn(async move { notifier.notify_tasks(tasks, WECOM_TASK_NOTICES).await });
+        app_routes.push(wecom.router());
+    }
+    app_routes.push(http::wecom::routes(store.clone(), wecoms.clone()));
 
     let mut health: Vec<(ConnectorId, Arc<dyn HealthReport>)> = onebots
         .iter()
@@ -218,6 +251,7 @@ pub async fn run(
     #[cfg(feature = "matrix")]
     health.extend(matrices.iter().map(|m| (m.id().clone(), m.clone() as Arc<dyn HealthReport>)));
     health.extend(telegrams.iter().map(|t| (t.id().clone(), t.clone() as Arc<dyn HealthReport>)));
+    health.extend(wecoms.iter().map(|w| (w.id().clone(), w.clone() as Arc<dyn HealthReport>)));
     let mut state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
     match (config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()), listener.local_addr()) {
         (Some(url), _) => state = state.with_public_url(url),
@@ -238,6 +272,7 @@ pub async fn run(
     let stopping = state.clone();
     let closing = onebots.clone();
     let closing_telegrams = telegrams.clone();
+    let closing_wecoms = wecoms.clone();
     #[cfg(feature = "matrix")]
     let closing_matrices = matrices.clone();
     let served = axum::serve(listener, app)
@@ -254,6 +289,9 @@ pub async fn run(
             #[cfg(feature = "matrix")]
             for matrix in &closing_matrices {
                 matrix.close();
+            }
+            for wecom in &closing_wecoms {
+                wecom.close();
             }
         })
         .await;

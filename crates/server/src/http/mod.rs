@@ -42,6 +42,7 @@ pub mod sandbox;
 pub mod schedules;
 mod signups;
 pub mod telegram;
+pub mod wecom;
 
 use std::collections::HashMap;
 use std::sync::Arc;
