@@ -30,6 +30,7 @@ pub mod content;
 pub mod event;
 pub mod faq;
 pub mod growth;
+pub mod insight;
 pub mod ids;
 pub mod lottery;
 pub mod memory;

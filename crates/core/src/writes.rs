@@ -39,4 +39,6 @@ pub enum StateWrite {
     Counter(CounterIncrement),
     /// The join log, leaves, remembered invite codes and member profiles.
     Membership(MembershipWrite),
+    /// Activity rollups (see [`crate::insight`]); a tally already stored is skipped.
+    Insight(crate::insight::InsightWrite),
 }
