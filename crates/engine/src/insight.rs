@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 use qunzhu_core::insight::{Counts, Granularity, InsightWrite, Rollup, Tally, bucket_day, bucket_hour, day_bucket, hour_bucket};
 use qunzhu_core::moderation::Violation;
 use qunzhu_core::store::Commit;

@@ -31,6 +31,7 @@ pub mod error;
 mod input;
 mod channels;
 mod lotteries;
+mod insight;
 mod members;
 mod moderation;
 mod points;
@@ -225,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .merge(referrals::routes().merge(counters::routes()))
         .merge(channels::routes())
         .merge(members::routes())
+        .merge(insight::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
