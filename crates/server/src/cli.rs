@@ -524,6 +524,20 @@ fn author_or_user(author: Option<String>) -> String {
         .unwrap_or_else(|| "cli".to_owned())
 }
 
+/// `qunzhu rollup --rebuild`.
+async fn rollup(args: RollupArgs) -> anyhow::Result<ExitCode> {
+    if !args.rebuild {
+        anyhow::bail!("say what to do: `qunzhu rollup --rebuild` recomputes the rollups from the stored events");
+    }
+    let (config, _) = args.store.resolve()?;
+    let (store, rulebook) = open(&config).await?;
+    let report = qunzhu_engine::insight::rebuild(store.as_ref(), &rulebook).await;
+    store.close().await;
+    let report = report.context("the rollups could not be rebuilt")?;
+    println!("rollups rebuilt: {} events read, {} tallies counted", report.events, report.tallies);
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -550,16 +564,3 @@ mod tests {
     }
 }
 
-/// `qunzhu rollup --rebuild`.
-async fn rollup(args: RollupArgs) -> anyhow::Result<ExitCode> {
-    if !args.rebuild {
-        anyhow::bail!("say what to do: `qunzhu rollup --rebuild` recomputes the rollups from the stored events");
-    }
-    let (config, _) = args.store.resolve()?;
-    let (store, rulebook) = open(&config).await?;
-    let report = qunzhu_engine::insight::rebuild(store.as_ref(), &rulebook).await;
-    store.close().await;
-    let report = report.context("the rollups could not be rebuilt")?;
-    println!("rollups rebuilt: {} events read, {} tallies counted", report.events, report.tallies);
-    Ok(ExitCode::SUCCESS)
-}
