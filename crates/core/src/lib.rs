@@ -32,6 +32,7 @@ pub mod event;
 pub mod faq;
 pub mod gate;
 pub mod growth;
+pub mod insight;
 pub mod ids;
 pub mod lottery;
 pub mod memory;

@@ -5,6 +5,7 @@ mod admission;
 mod gate;
 mod giveaways;
 mod growth;
+mod insight;
 mod membership;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -72,6 +73,7 @@ struct State {
     growth: growth::Growth,
     membership: membership::Membership,
     gate: gate::Gate,
+    insight: insight::Insight,
 }
 
 impl State {
@@ -136,6 +138,7 @@ impl State {
             StateWrite::Counter(increment) => self.growth.apply_counter(increment),
             StateWrite::Membership(write) => self.membership.apply(write),
             StateWrite::Gate(write) => self.gate.apply(write),
+            StateWrite::Insight(write) => self.insight.apply(write),
         }
     }
 
@@ -1228,5 +1231,73 @@ impl Store for MemoryStore {
 
     fn join_request_approved<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<bool>> {
         ready(Ok(self.state().admission.approved(group, member)))
+    }
+
+    fn insight_question_asker<'a>(&'a self, group: &'a GroupKey, message: &'a crate::ids::MessageId) -> BoxFuture<'a, StoreResult<Option<MemberId>>> {
+        ready(Ok(self.state().insight.question_asker(group, message)))
+    }
+
+    fn insight_asked_between<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        member: &'a MemberId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.state().insight.asked_between(group, member, since, until)))
+    }
+
+    fn insight_rollups<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        granularity: crate::insight::Granularity,
+        from: i64,
+        until: i64,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::insight::Rollup>>> {
+        ready(Ok(self.state().insight.rollups(group, granularity, from, until)))
+    }
+
+    fn insight_member_days<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Vec<crate::insight::Rollup>>> {
+        ready(Ok(self.state().insight.member_days(connector, member)))
+    }
+
+    fn insight_reset(&self) -> BoxFuture<'_, StoreResult<()>> {
+        self.state().insight.reset();
+        ready(Ok(()))
+    }
+
+    fn processed_events(&self, after: i64, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(i64, Event)>>> {
+        let state = self.state();
+        let events = state
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, (event, done))| (i as i64 + 1, event, *done))
+            .filter(|(seq, _, done)| *done && *seq > after)
+            .take(limit as usize)
+            .map(|(seq, event, _)| (seq, event.clone()))
+            .collect();
+        ready(Ok(events))
+    }
+
+    fn record_conversion<'a>(&'a self, conversion: &'a crate::insight::Conversion) -> BoxFuture<'a, StoreResult<(crate::insight::Conversion, bool)>> {
+        ready(Ok(self.state().insight.record_conversion(conversion)))
+    }
+
+    fn list_conversions(&self) -> BoxFuture<'_, StoreResult<Vec<crate::insight::Conversion>>> {
+        ready(Ok(self.state().insight.conversions()))
+    }
+
+    fn save_digest<'a>(&'a self, digest: &'a crate::insight::DigestRecord) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().insight.save_digest(digest);
+        ready(Ok(()))
+    }
+
+    fn digest<'a>(&'a self, group: &'a GroupKey, day: NaiveDate) -> BoxFuture<'a, StoreResult<Option<crate::insight::DigestRecord>>> {
+        ready(Ok(self.state().insight.digest(group, day)))
+    }
+
+    fn list_digests<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<crate::insight::DigestRecord>>> {
+        ready(Ok(self.state().insight.digests(group, limit)))
     }
 }

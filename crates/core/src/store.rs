@@ -706,4 +706,53 @@ pub trait Store: Send + Sync + 'static {
     /// Whether a join request of `member` in `group` was approved (by the engine or staff):
     /// such a member came in through screening and skips the gate.
     fn join_request_approved<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<bool>>;
+    // --- insight ---
+    /// The asker of `message` when an insight tally remembered it as a question in `group`.
+    fn insight_question_asker<'a>(&'a self, group: &'a GroupKey, message: &'a crate::ids::MessageId) -> BoxFuture<'a, StoreResult<Option<MemberId>>>;
+
+    /// Whether `member` asked a question in `group` at a time in `[since, until)`.
+    fn insight_asked_between<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        member: &'a MemberId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// The rollup rows of `group` at `granularity` whose bucket is in `[from, until)`: the
+    /// group's rows and its members' rows, by bucket, the group's row (no member) first, then
+    /// by member id.
+    fn insight_rollups<'a>(
+        &'a self,
+        group: &'a GroupKey,
+        granularity: crate::insight::Granularity,
+        from: i64,
+        until: i64,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::insight::Rollup>>>;
+
+    /// One member's daily rows in every group of the connector, by group then bucket.
+    fn insight_member_days<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Vec<crate::insight::Rollup>>>;
+
+    /// Forgets every rollup row, stored tally id and remembered question (a rebuild starts
+    /// from this).
+    fn insight_reset(&self) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Processed events with a sequence number above `after`, in order, at most `limit`.
+    fn processed_events(&self, after: i64, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(i64, Event)>>>;
+
+    /// Records a conversion. One whose id is already stored is not changed: the stored one
+    /// is returned with `false`.
+    fn record_conversion<'a>(&'a self, conversion: &'a crate::insight::Conversion) -> BoxFuture<'a, StoreResult<(crate::insight::Conversion, bool)>>;
+
+    /// Every conversion, oldest first.
+    fn list_conversions(&self) -> BoxFuture<'_, StoreResult<Vec<crate::insight::Conversion>>>;
+
+    /// Keeps a daily digest, replacing the group's digest of the same day.
+    fn save_digest<'a>(&'a self, digest: &'a crate::insight::DigestRecord) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// The group's digest of `day`.
+    fn digest<'a>(&'a self, group: &'a GroupKey, day: NaiveDate) -> BoxFuture<'a, StoreResult<Option<crate::insight::DigestRecord>>>;
+
+    /// The group's digests, newest day first.
+    fn list_digests<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<crate::insight::DigestRecord>>>;
 }

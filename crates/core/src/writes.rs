@@ -41,4 +41,6 @@ pub enum StateWrite {
     Membership(MembershipWrite),
     /// The newcomer gate (入群验证); see [`GateWrite`](crate::gate::GateWrite).
     Gate(crate::gate::GateWrite),
+    /// Activity rollups (see [`crate::insight`]); a tally already stored is skipped.
+    Insight(crate::insight::InsightWrite),
 }

@@ -20,6 +20,7 @@ pub mod analysis;
 mod dispatcher;
 pub mod giveaways;
 pub mod growth;
+pub mod insight;
 pub mod locale;
 pub mod membership;
 pub mod operations;

@@ -86,6 +86,7 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
         }
     }
     writes.extend(membership);
+    crate::insight::complete(&mut writes, violations.iter().map(|(_, v)| v));
     let (proposals, suppressed) = apply_suppression(verdicts);
     let proposals = without_repeated_deletes(proposals);
     for (rule, by, proposal) in suppressed {
@@ -183,7 +184,10 @@ async fn join_facts(core: &Core, event: &Event, member: Option<&MemberRecord>) -
 
 /// Whether a write records a decision taken whatever rule suppressed the others.
 fn is_decision_record(write: &qunzhu_core::StateWrite) -> bool {
-    matches!(write, qunzhu_core::StateWrite::Admission(qunzhu_core::admission::AdmissionWrite::Request(_)))
+    matches!(
+        write,
+        qunzhu_core::StateWrite::Admission(qunzhu_core::admission::AdmissionWrite::Request(_)) | qunzhu_core::StateWrite::Insight(_)
+    )
 }
 
 /// Whether a write gives the scheduler work it must wake for (a batched welcome is owed).

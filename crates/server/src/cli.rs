@@ -50,6 +50,17 @@ pub enum Command {
     Rules(RulesCommand),
     /// Check messages for ads, spam and abuse and explain the verdict (no database needed)
     Moderate(crate::moderate_cli::ModerateArgs),
+    /// Activity rollups (数据管理): `--rebuild` recomputes them from the stored events
+    Rollup(RollupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollupArgs {
+    /// Forget the rollups and recompute them from every processed event in the store
+    #[arg(long)]
+    rebuild: bool,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +213,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Moderate(args) => {
             init_logging("warn");
             crate::moderate_cli::run(&args)
+        }
+        Command::Rollup(args) => {
+            init_logging("warn");
+            runtime()?.block_on(rollup(args))
         }
     }
 }
@@ -509,6 +524,20 @@ fn author_or_user(author: Option<String>) -> String {
         .unwrap_or_else(|| "cli".to_owned())
 }
 
+/// `qunzhu rollup --rebuild`.
+async fn rollup(args: RollupArgs) -> anyhow::Result<ExitCode> {
+    if !args.rebuild {
+        anyhow::bail!("say what to do: `qunzhu rollup --rebuild` recomputes the rollups from the stored events");
+    }
+    let (config, _) = args.store.resolve()?;
+    let (store, rulebook) = open(&config).await?;
+    let report = qunzhu_engine::insight::rebuild(store.as_ref(), &rulebook).await;
+    store.close().await;
+    let report = report.context("the rollups could not be rebuilt")?;
+    println!("rollups rebuilt: {} events read, {} tallies counted", report.events, report.tallies);
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -534,3 +563,4 @@ mod tests {
         );
     }
 }
+

@@ -41,6 +41,7 @@ mod content;
 mod faq;
 mod growth;
 mod gate;
+mod insight;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1605,4 +1605,48 @@ impl Store for PostgresStore {
     fn join_request_approved<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(crate::gate::postgres::approved(&self.pool, group, member))
     }
+
+    fn insight_question_asker<'a>(&'a self, group: &'a GroupKey, message: &'a qunzhu_core::MessageId) -> BoxFuture<'a, StoreResult<Option<MemberId>>> {
+        Box::pin(crate::insight::postgres::question_asker(&self.pool, group, message))
+    }
+
+    fn insight_asked_between<'a>(&'a self, group: &'a GroupKey, member: &'a MemberId, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::insight::postgres::asked_between(&self.pool, group, member, since, until))
+    }
+
+    fn insight_rollups<'a>(&'a self, group: &'a GroupKey, granularity: qunzhu_core::insight::Granularity, from: i64, until: i64) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::insight::Rollup>>> {
+        Box::pin(crate::insight::postgres::rollups(&self.pool, group, granularity, from, until))
+    }
+
+    fn insight_member_days<'a>(&'a self, connector: &'a ConnectorId, member: &'a MemberId) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::insight::Rollup>>> {
+        Box::pin(crate::insight::postgres::member_days(&self.pool, connector, member))
+    }
+
+    fn insight_reset(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move { crate::insight::postgres::reset(self.write().await?).await })
+    }
+
+    fn processed_events(&self, after: i64, limit: u32) -> BoxFuture<'_, StoreResult<Vec<(i64, Event)>>> {
+        Box::pin(crate::insight::postgres::processed_events(&self.pool, after, limit))
+    }
+
+    fn record_conversion<'a>(&'a self, conversion: &'a qunzhu_core::insight::Conversion) -> BoxFuture<'a, StoreResult<(qunzhu_core::insight::Conversion, bool)>> {
+        Box::pin(crate::insight::postgres::record_conversion(&self.pool, conversion))
+    }
+
+    fn list_conversions(&self) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::insight::Conversion>>> {
+        Box::pin(crate::insight::postgres::conversions(&self.pool))
+    }
+
+    fn save_digest<'a>(&'a self, digest: &'a qunzhu_core::insight::DigestRecord) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::insight::postgres::save_digest(&self.pool, digest))
+    }
+
+    fn digest<'a>(&'a self, group: &'a GroupKey, day: NaiveDate) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::insight::DigestRecord>>> {
+        Box::pin(crate::insight::postgres::digest(&self.pool, group, day))
+    }
+
+    fn list_digests<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::insight::DigestRecord>>> {
+        Box::pin(crate::insight::postgres::digests(&self.pool, group, limit))
+    }
 }

@@ -25,6 +25,7 @@ macro_rules! dispatch {
                     StateWrite::Counter(increment) => crate::growth::$backend::apply_counter(conn, increment).await?,
                     StateWrite::Membership(write) => crate::membership::$backend::apply(conn, write).await?,
                     StateWrite::Gate(write) => crate::gate::$backend::apply(conn, write).await?,
+                    StateWrite::Insight(write) => crate::insight::$backend::apply(conn, write).await?,
                 }
                 Ok(())
             }

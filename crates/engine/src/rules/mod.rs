@@ -7,6 +7,7 @@ pub mod admission;
 pub mod auto_reply;
 pub mod content;
 pub mod growth;
+pub mod insight;
 pub mod lottery;
 pub mod moderate;
 pub mod points;
@@ -150,11 +151,14 @@ pub enum Rule {
     /// first message counts as speaking whatever it says (spam excepted), and a member-count
     /// celebration follows the newcomer's welcome.
     Growth,
+    /// Activity rollups (数据管理). Last, and its tally is kept whoever suppressed the
+    /// others: every message counts, deleted spam included (also as a violation).
+    Insight,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Insight];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -167,6 +171,7 @@ impl Rule {
             Self::Signup => "signup",
             Self::Lottery => "lottery",
             Self::Growth => "growth",
+            Self::Insight => "insight",
         }
     }
 
@@ -183,6 +188,7 @@ impl Rule {
             Self::Signup => signup::evaluate(cx).await,
             Self::Lottery => lottery::evaluate(cx).await,
             Self::Growth => growth::evaluate(cx).await,
+            Self::Insight => insight::evaluate(cx).await,
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod error;
 mod input;
 mod channels;
 mod lotteries;
+mod insight;
 mod members;
 mod moderation;
 mod points;
@@ -231,6 +232,7 @@ pub fn router(state: AppState) -> Router {
         .merge(channels::routes())
         .merge(members::routes())
         .merge(gate::routes())
+        .merge(insight::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)

@@ -170,7 +170,7 @@ pub fn entries_csv(entries: &[SignupEntry]) -> String {
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. A field a
 /// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'` —
 /// names and notes come from chat.
-fn csv_cell(text: &str) -> String {
+pub(super) fn csv_cell(text: &str) -> String {
     let mut text = text.replace('\0', "");
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         text.insert(0, '\'');
