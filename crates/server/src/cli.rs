@@ -50,6 +50,8 @@ pub enum Command {
     Rules(RulesCommand),
     /// Check messages for ads, spam and abuse and explain the verdict (no database needed)
     Moderate(crate::moderate_cli::ModerateArgs),
+    /// Sentiment (negative/neutral/positive) and question detection for chat messages
+    Classify(crate::classify_cli::ClassifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +205,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging("warn");
             crate::moderate_cli::run(&args)
         }
+        Command::Classify(args) => crate::classify_cli::run(&args),
     }
 }
 
