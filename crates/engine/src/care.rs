@@ -281,7 +281,7 @@ impl CareTracker {
         if !settings.enabled {
             return Vec::new();
         }
-        let staff = line.staff || settings.staff_members.iter().any(|m| *m == line.member);
+        let staff = line.staff || settings.staff_members.contains(&line.member);
         if staff {
             return self.answer(line, settings);
         }

@@ -306,7 +306,8 @@ pub fn sentiment(text: &str) -> Sentiment {
             cue.weight *= 0.3;
         }
     }
-    let sum: f32 = cues.iter().map(|c| c.weight).sum();
+    // `+ 0.0`: an empty float sum is −0.0.
+    let sum: f32 = cues.iter().map(|c| c.weight).sum::<f32>() + 0.0;
     let label = if sum <= -LABEL_THRESHOLD {
         Polarity::Negative
     } else if sum >= LABEL_THRESHOLD {
@@ -379,6 +380,7 @@ mod tests {
         for text in ["好的", "收到", "明天几点到校？", "这个好用吗", "没问题", "?"] {
             assert_eq!(label(text), Polarity::Neutral, "{text}");
         }
+        assert!(sentiment("明天几点到校").score.is_sign_positive(), "no −0.0 in JSON");
     }
 
     #[test]
