@@ -2,6 +2,7 @@
 //! and the in-memory benchmark. Nothing survives the process.
 
 mod admission;
+mod care;
 mod giveaways;
 mod growth;
 mod membership;
@@ -70,6 +71,7 @@ struct State {
     admission: admission::Admission,
     growth: growth::Growth,
     membership: membership::Membership,
+    care: care::Care,
 }
 
 impl State {
@@ -133,6 +135,7 @@ impl State {
             StateWrite::Milestone(milestone) => self.growth.apply_milestone(milestone),
             StateWrite::Counter(increment) => self.growth.apply_counter(increment),
             StateWrite::Membership(write) => self.membership.apply(write),
+            StateWrite::Care(write) => self.care.apply(write),
         }
     }
 
@@ -1206,5 +1209,40 @@ impl Store for MemoryStore {
 
     fn churn<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<LeaveRecord>>> {
         ready(Ok(self.state().membership.churn(group, limit)))
+    }
+
+    // --- care ---
+
+    fn care_questions<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<crate::care::QuestionStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::care::CareQuestion>>> {
+        ready(Ok(self.state().care.questions(group, status)))
+    }
+
+    fn care_question<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::care::CareQuestion>>> {
+        ready(Ok(self.state().care.question(id)))
+    }
+
+    fn care_lines_since<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<crate::care::CareLine>>> {
+        ready(Ok(self.state().care.lines_since(group, since)))
+    }
+
+    fn care_tickets<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<crate::care::TicketStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::care::Ticket>>> {
+        ready(Ok(self.state().care.tickets(group, status)))
+    }
+
+    fn care_ticket<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::care::Ticket>>> {
+        ready(Ok(self.state().care.ticket(id)))
+    }
+
+    fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().care.save_ticket(ticket);
+        ready(Ok(()))
     }
 }

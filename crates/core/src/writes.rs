@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admission::AdmissionWrite;
+use crate::care::CareWrite;
 use crate::faq::FaqAnswer;
 use crate::growth::{CounterIncrement, Milestone, ReferralWrite};
 use crate::membership::MembershipWrite;
@@ -39,4 +40,6 @@ pub enum StateWrite {
     Counter(CounterIncrement),
     /// The join log, leaves, remembered invite codes and member profiles.
     Membership(MembershipWrite),
+    /// Care (用户思维): questions, sentiment lines and tickets; see [`CareWrite`].
+    Care(CareWrite),
 }

@@ -40,6 +40,7 @@ mod writes;
 mod content;
 mod faq;
 mod growth;
+mod care;
 pub mod postgres;
 pub mod sqlite;
 

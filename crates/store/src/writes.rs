@@ -24,6 +24,7 @@ macro_rules! dispatch {
                     StateWrite::Milestone(milestone) => crate::growth::$backend::apply_milestone(conn, milestone).await?,
                     StateWrite::Counter(increment) => crate::growth::$backend::apply_counter(conn, increment).await?,
                     StateWrite::Membership(write) => crate::membership::$backend::apply(conn, write).await?,
+                    StateWrite::Care(write) => crate::care::$backend::apply(conn, write).await?,
                 }
                 Ok(())
             }
