@@ -167,8 +167,10 @@ pub struct OpenQuestion {
     pub text: String,
     /// Why it was taken for a question (zh-CN).
     pub cue: String,
-    alerted: bool,
-    apologised: bool,
+    /// Staff were alerted (set by [`CareTracker::due`]).
+    pub alerted: bool,
+    /// The group got the apology.
+    pub apologised: bool,
 }
 
 /// A negative line inside an outbreak.
@@ -271,6 +273,17 @@ pub struct CareTracker {
 }
 
 impl CareTracker {
+    /// A tracker from stored state: the member lines of the last 7 days plus a window
+    /// (`(time, the line when negative)`, oldest first), the open questions (oldest first) and
+    /// the time of the last outbreak.
+    pub fn restore(
+        lines: impl IntoIterator<Item = (DateTime<Utc>, Option<NegativeLine>)>,
+        open: Vec<OpenQuestion>,
+        last_outbreak: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self { seen: lines.into_iter().map(|(at, negative)| Seen { at, negative }).collect(), open, last_outbreak }
+    }
+
     /// The open questions, oldest first.
     pub fn open_questions(&self) -> &[OpenQuestion] {
         &self.open

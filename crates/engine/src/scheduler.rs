@@ -44,6 +44,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("lottery", crate::giveaways::lottery_source),
     ("welcome", crate::rules::welcome::source::due),
     ("referral", crate::growth::referral_source),
+    ("care", crate::rules::care::source),
 ];
 
 /// The longest the loop sleeps between scans.

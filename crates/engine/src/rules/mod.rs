@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod auto_reply;
+pub mod care;
 pub mod content;
 pub mod growth;
 pub mod lottery;
@@ -150,11 +151,14 @@ pub enum Rule {
     /// first message counts as speaking whatever it says (spam excepted), and a member-count
     /// celebration follows the newcomer's welcome.
     Growth,
+    /// Care (用户思维): questions waiting for staff, negative outbreaks, tickets. Last: it only
+    /// watches (every member line, whatever other rules did with it).
+    Care,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -167,6 +171,7 @@ impl Rule {
             Self::Signup => "signup",
             Self::Lottery => "lottery",
             Self::Growth => "growth",
+            Self::Care => "care",
         }
     }
 
@@ -183,6 +188,7 @@ impl Rule {
             Self::Signup => signup::evaluate(cx).await,
             Self::Lottery => lottery::evaluate(cx).await,
             Self::Growth => growth::evaluate(cx).await,
+            Self::Care => care::evaluate(cx).await,
         }
     }
 }
