@@ -35,6 +35,7 @@ mod members;
 mod moderation;
 mod points;
 mod referrals;
+mod care;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
@@ -225,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .merge(referrals::routes().merge(counters::routes()))
         .merge(channels::routes())
         .merge(members::routes())
+        .merge(care::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
