@@ -121,6 +121,9 @@ pub struct Ticket {
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The `follow_up_at` a follow-up reminder was sent for (a new `follow_up_at` gets its own).
+    #[serde(default)]
+    pub followed_up_at: Option<DateTime<Utc>>,
 }
 
 /// A care write, committed with the event that decided it.

@@ -172,3 +172,29 @@ async fn tickets_are_made_by_hand_changed_noted_and_counted_in_the_weekly_report
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_ticket_whose_follow_up_time_has_come_reminds_staff_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir).await;
+    let due = (Utc::now() - minutes(1)).to_rfc3339();
+    let (status, made) =
+        server.post("/api/v1/tickets", json!({"group": "qq/fu", "title": "回访王妈妈退费问题", "owner": "alice", "follow_up_at": due})).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let mut alerts = Vec::new();
+    for _ in 0..300 {
+        alerts = feed_alerts(&server, "fu").await;
+        if !alerts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(alerts[0].to_string().contains("回访提醒：回访王妈妈退费问题"), "{alerts:#?}");
+    // Later scans do not remind again.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(feed_alerts(&server, "fu").await.len(), 1);
+    let (_, ticket) = server.get(&format!("/api/v1/tickets/{}", made["id"].as_str().unwrap())).await;
+    assert_eq!(ticket["followed_up_at"], made["follow_up_at"], "{ticket}");
+    server.stop().await;
+}

@@ -70,6 +70,7 @@ fn ticket(group: &str, id: &str, at: i64) -> Ticket {
         opened_at: t(at),
         updated_at: t(at),
         resolved_at: None,
+        followed_up_at: None,
     }
 }
 

@@ -25,6 +25,9 @@ use crate::{Engine, EngineError};
 /// The job of the care ticks.
 pub const JOB: &str = "care";
 
+/// The job prefix of a ticket's follow-up tick (`care:follow_up:<ticket id>`).
+pub const FOLLOW_UP_JOB: &str = "care:follow_up:";
+
 /// The ticket category of an outbreak.
 pub const OUTBREAK: &str = "outbreak";
 /// The ticket category of an unanswered question.
@@ -38,6 +41,10 @@ pub async fn evaluate(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
     match &cx.event.kind {
         EventKind::MessagePosted { author, message } => on_message(cx, author, message).await,
         EventKind::Tick { job } if job == JOB => on_tick(cx).await,
+        EventKind::Tick { job } => match job.strip_prefix(FOLLOW_UP_JOB) {
+            Some(ticket) => on_follow_up(cx, ticket).await,
+            None => Ok(Verdict::none()),
+        },
         _ => Ok(Verdict::none()),
     }
 }
@@ -116,6 +123,7 @@ fn ticket(cx: &RuleContext<'_>, id: String, category: &str, title: String, detai
         opened_at: at,
         updated_at: at,
         resolved_at: None,
+        followed_up_at: None,
     }
 }
 
@@ -238,8 +246,29 @@ async fn on_tick(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
     Ok(verdict)
 }
 
+/// A ticket's follow-up (回访) is due: remind staff once per `follow_up_at`.
+async fn on_follow_up(cx: &RuleContext<'_>, id: &str) -> Result<Verdict, RuleError> {
+    let Some(ticket) = cx.store.care_ticket(id).await? else {
+        return Ok(Verdict::none());
+    };
+    let Some(due) = ticket.follow_up_at.filter(|due| *due <= cx.event.time && ticket.status.is_open() && ticket.followed_up_at != Some(*due))
+    else {
+        return Ok(Verdict::none());
+    };
+    let text = match cx.locale {
+        Locale::ZhCn => format!("📌 回访提醒：{}（问题清单 {}，负责人：{}）", ticket.title, ticket.id, ticket.owner.as_deref().unwrap_or("未指派")),
+        Locale::En => format!("📌 Follow up: {} (ticket {}, owner: {})", ticket.title, ticket.id, ticket.owner.as_deref().unwrap_or("unassigned")),
+    };
+    let explanation = cx.locale.pick("问题清单的回访时间到了，提醒管理员", "A ticket's follow-up is due: staff reminded").to_owned();
+    let mut verdict = Verdict::none();
+    verdict.writes.push(StateWrite::Care(CareWrite::Ticket(Ticket { followed_up_at: Some(due), ..ticket })));
+    verdict.proposals.push(notify(text, explanation));
+    Ok(verdict)
+}
+
 /// The scheduler's source (listed in [`crate::scheduler::SOURCES`]): for every open question
-/// whose alert (or apology) is due, a tick for its group. The run id names the question and the
+/// whose alert (or apology) is due, a tick for its group; for every open ticket whose
+/// `follow_up_at` has come and was not yet reminded of, a follow-up tick. The run id names the question and the
 /// stage, so the inbox takes each once; the tick marks it alerted (apologised) with the event.
 pub fn source(engine: &Engine, now: DateTime<Utc>) -> BoxFuture<'_, Result<SourceRun, EngineError>> {
     Box::pin(async move {
@@ -265,6 +294,17 @@ pub fn source(engine: &Engine, now: DateTime<Utc>) -> BoxFuture<'_, Result<Sourc
                 } else {
                     ticks.push(scheduler::tick(&q.group, JOB, &format!("{JOB}:{}:{stage}", q.id), now));
                 }
+            }
+        }
+        for t in engine.store().care_tickets(None, None).await? {
+            let Some(due) = t.follow_up_at.filter(|due| t.status.is_open() && t.followed_up_at != Some(*due)) else {
+                continue;
+            };
+            if due > now {
+                run.wake_at(due);
+            } else {
+                let job = format!("{FOLLOW_UP_JOB}{}", t.id);
+                ticks.push(scheduler::tick(&t.group, &job, &format!("care-follow-up:{}:{}", t.id, due.timestamp_micros()), now));
             }
         }
         run.ticks = scheduler::submit_ticks(engine, ticks).await?;

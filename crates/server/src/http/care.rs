@@ -150,6 +150,7 @@ async fn create_ticket(State(state): State<AppState>, raw: Result<Json<Value>, J
         opened_at: now,
         updated_at: now,
         resolved_at: None,
+        followed_up_at: None,
     };
     state.engine.store().save_ticket(&ticket).await?;
     Ok(Json(json!(ticket)))
