@@ -25,6 +25,7 @@
 pub mod action;
 pub mod admission;
 pub mod audit;
+pub mod care;
 pub mod clock;
 pub mod connector;
 pub mod content;

@@ -3,6 +3,7 @@
 
 mod admission;
 mod gate;
+mod care;
 mod giveaways;
 mod growth;
 mod insight;
@@ -74,6 +75,7 @@ struct State {
     membership: membership::Membership,
     gate: gate::Gate,
     insight: insight::Insight,
+    care: care::Care,
 }
 
 impl State {
@@ -139,6 +141,7 @@ impl State {
             StateWrite::Membership(write) => self.membership.apply(write),
             StateWrite::Gate(write) => self.gate.apply(write),
             StateWrite::Insight(write) => self.insight.apply(write),
+            StateWrite::Care(write) => self.care.apply(write),
         }
     }
 
@@ -1299,5 +1302,40 @@ impl Store for MemoryStore {
 
     fn list_digests<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<crate::insight::DigestRecord>>> {
         ready(Ok(self.state().insight.digests(group, limit)))
+    }
+
+    // --- care ---
+
+    fn care_questions<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<crate::care::QuestionStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::care::CareQuestion>>> {
+        ready(Ok(self.state().care.questions(group, status)))
+    }
+
+    fn care_question<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::care::CareQuestion>>> {
+        ready(Ok(self.state().care.question(id)))
+    }
+
+    fn care_lines_since<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<crate::care::CareLine>>> {
+        ready(Ok(self.state().care.lines_since(group, since)))
+    }
+
+    fn care_tickets<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<crate::care::TicketStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::care::Ticket>>> {
+        ready(Ok(self.state().care.tickets(group, status)))
+    }
+
+    fn care_ticket<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::care::Ticket>>> {
+        ready(Ok(self.state().care.ticket(id)))
+    }
+
+    fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().care.save_ticket(ticket);
+        ready(Ok(()))
     }
 }

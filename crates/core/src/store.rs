@@ -755,4 +755,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// The group's digests, newest day first.
     fn list_digests<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<crate::insight::DigestRecord>>>;
+
+    // --- care ---
+
+    /// Questions, oldest first: of one group or of all, with one status or any.
+    fn care_questions<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<crate::care::QuestionStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::care::CareQuestion>>>;
+
+    /// One question by id.
+    fn care_question<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::care::CareQuestion>>>;
+
+    /// The group's member lines posted at or after `since`, oldest first.
+    fn care_lines_since<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<crate::care::CareLine>>>;
+
+    /// Tickets, oldest first: of one group or of all, with one status or any.
+    fn care_tickets<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<crate::care::TicketStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<crate::care::Ticket>>>;
+
+    /// One ticket by id.
+    fn care_ticket<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::care::Ticket>>>;
+
+    /// Stores or replaces a ticket outside an event (the tickets API).
+    fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>>;
 }

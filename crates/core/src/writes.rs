@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admission::AdmissionWrite;
+use crate::care::CareWrite;
 use crate::faq::FaqAnswer;
 use crate::growth::{CounterIncrement, Milestone, ReferralWrite};
 use crate::membership::MembershipWrite;
@@ -43,4 +44,6 @@ pub enum StateWrite {
     Gate(crate::gate::GateWrite),
     /// Activity rollups (see [`crate::insight`]); a tally already stored is skipped.
     Insight(crate::insight::InsightWrite),
+    /// Care (用户思维): questions, sentiment lines and tickets; see [`CareWrite`].
+    Care(CareWrite),
 }

@@ -17,6 +17,7 @@
 
 pub mod admission;
 pub mod analysis;
+pub mod care;
 mod dispatcher;
 pub mod giveaways;
 pub mod growth;

@@ -79,6 +79,9 @@ pub struct TemplateSettings {
     /// Milestones (里程碑): celebrate member counts, check-in and message totals and custom
     /// counters, once per threshold per group.
     pub milestones: MilestoneSettings,
+    /// Care (用户思维): staff alerts for members' questions nobody answered and for collective
+    /// negative outbreaks, with tickets on the issue list (问题清单).
+    pub care: crate::care::CareSettings,
 }
 
 impl Default for TemplateSettings {
@@ -115,6 +118,7 @@ impl TemplateSettings {
             admission: crate::rules::admission::AdmissionSettings::builtin(locale),
             referrals: ReferralSettings::builtin(locale),
             milestones: MilestoneSettings::builtin(locale),
+            care: crate::care::CareSettings::default(),
         }
     }
 }
@@ -274,6 +278,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(crate::rules::admission::settings::validate(&settings.admission, &under("admission")));
     problems.extend(growth::settings::validate_referrals(&settings.referrals, &under("referrals")));
     problems.extend(growth::settings::validate_milestones(&settings.milestones, &under("milestones")));
+    problems.extend(crate::care::validate(&settings.care, &under("care")));
     problems
 }
 

@@ -45,6 +45,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("welcome", crate::rules::welcome::source::due),
     ("referral", crate::growth::referral_source),
     ("gate", crate::rules::admission::gate::source),
+    ("care", crate::rules::care::source),
 ];
 
 /// The longest the loop sleeps between scans.

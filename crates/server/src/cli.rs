@@ -52,6 +52,8 @@ pub enum Command {
     Moderate(crate::moderate_cli::ModerateArgs),
     /// Activity rollups (数据管理): `--rebuild` recomputes them from the stored events
     Rollup(RollupArgs),
+    /// Sentiment (negative/neutral/positive) and question detection for chat messages
+    Classify(crate::classify_cli::ClassifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +220,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging("warn");
             runtime()?.block_on(rollup(args))
         }
+        Command::Classify(args) => crate::classify_cli::run(&args),
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`serve`] — wiring: store, engine, connectors, outbox workers, HTTP; graceful shutdown.
 //! - [`http`] — the router: health, bridge API, staff tasks, rulebook, the sandbox page.
 
+pub mod classify_cli;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -42,6 +42,7 @@ mod faq;
 mod growth;
 mod gate;
 mod insight;
+mod care;
 pub mod postgres;
 pub mod sqlite;
 

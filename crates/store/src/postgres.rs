@@ -1649,4 +1649,38 @@ impl Store for PostgresStore {
     fn list_digests<'a>(&'a self, group: &'a GroupKey, limit: u32) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::insight::DigestRecord>>> {
         Box::pin(crate::insight::postgres::digests(&self.pool, group, limit))
     }
+
+    // --- care ---
+
+    fn care_questions<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<qunzhu_core::care::QuestionStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::care::CareQuestion>>> {
+        Box::pin(crate::care::postgres::questions(&self.pool, group, status))
+    }
+
+    fn care_question<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::care::CareQuestion>>> {
+        Box::pin(crate::care::postgres::question(&self.pool, id))
+    }
+
+    fn care_lines_since<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::care::CareLine>>> {
+        Box::pin(crate::care::postgres::lines_since(&self.pool, group, since))
+    }
+
+    fn care_tickets<'a>(
+        &'a self,
+        group: Option<&'a GroupKey>,
+        status: Option<qunzhu_core::care::TicketStatus>,
+    ) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::care::Ticket>>> {
+        Box::pin(crate::care::postgres::tickets(&self.pool, group, status))
+    }
+
+    fn care_ticket<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::care::Ticket>>> {
+        Box::pin(crate::care::postgres::ticket(&self.pool, id))
+    }
+
+    fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::care::postgres::save_ticket(&self.pool, ticket))
+    }
 }

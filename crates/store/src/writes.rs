@@ -26,6 +26,7 @@ macro_rules! dispatch {
                     StateWrite::Membership(write) => crate::membership::$backend::apply(conn, write).await?,
                     StateWrite::Gate(write) => crate::gate::$backend::apply(conn, write).await?,
                     StateWrite::Insight(write) => crate::insight::$backend::apply(conn, write).await?,
+                    StateWrite::Care(write) => crate::care::$backend::apply(conn, write).await?,
                 }
                 Ok(())
             }

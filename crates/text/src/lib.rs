@@ -15,7 +15,8 @@
 //! And for auto-replies: [`similar`] — does a message ask what an FAQ example asks
 //! (jieba words, synonyms, stop words, TF-IDF cosine over an inverted index).
 //!
-//! For insight: [`question`] — is a chat message a question (Chinese and English cues).
+//! For insight: [`question`] — is a chat message a question (Chinese and English cues);
+//! [`sentiment`] — negative, neutral or positive (a chat lexicon with negation and degree).
 
 pub mod analyze;
 pub mod classifier;
@@ -24,6 +25,7 @@ pub mod lexicon;
 pub mod normalize;
 pub mod qr;
 pub mod question;
+pub mod sentiment;
 pub mod similar;
 
 pub use analyze::{TextReport, analyze};
@@ -32,6 +34,7 @@ pub use lexicon::{Category, LexiconError, LexiconHit, LexiconMatcher};
 pub use normalize::{Folded, Form, fold};
 pub use qr::decode_qr;
 pub use question::{QuestionCue, is_question, question_cue};
+pub use sentiment::{Polarity, Sentiment, SentimentCue, sentiment};
 
 /// The readable matching form of `text`: NFKC-folded (full-width → ASCII, ⑧ → 8),
 /// traditional → simplified, lower-cased, runs of whitespace collapsed to one space, trimmed.

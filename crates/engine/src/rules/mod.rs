@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod auto_reply;
+pub mod care;
 pub mod content;
 pub mod growth;
 pub mod insight;
@@ -154,11 +155,15 @@ pub enum Rule {
     /// Activity rollups (数据管理). Last, and its tally is kept whoever suppressed the
     /// others: every message counts, deleted spam included (also as a violation).
     Insight,
+    /// Care (用户思维): questions waiting for staff, negative outbreaks, tickets. After every
+    /// acting rule (only insight's tally follows): it watches every member line, whatever
+    /// other rules did with it.
+    Care,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Insight];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -172,6 +177,7 @@ impl Rule {
             Self::Lottery => "lottery",
             Self::Growth => "growth",
             Self::Insight => "insight",
+            Self::Care => "care",
         }
     }
 
@@ -189,6 +195,7 @@ impl Rule {
             Self::Lottery => lottery::evaluate(cx).await,
             Self::Growth => growth::evaluate(cx).await,
             Self::Insight => insight::evaluate(cx).await,
+            Self::Care => care::evaluate(cx).await,
         }
     }
 }

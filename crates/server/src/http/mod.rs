@@ -39,6 +39,7 @@ mod members;
 mod moderation;
 mod points;
 mod referrals;
+mod care;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
@@ -233,6 +234,7 @@ pub fn router(state: AppState) -> Router {
         .merge(members::routes())
         .merge(gate::routes())
         .merge(insight::routes())
+        .merge(care::routes())
         .merge(sandbox::router::<AppState>())
         .fallback(not_found)
         .with_state(state)
