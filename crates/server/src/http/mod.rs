@@ -236,6 +236,7 @@ pub fn router(state: AppState) -> Router {
         .merge(insight::routes())
         .merge(care::routes())
         .merge(sandbox::router::<AppState>())
+        .merge(crate::dash::routes())
         .fallback(not_found)
         .with_state(state)
 }
