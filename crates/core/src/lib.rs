@@ -54,5 +54,5 @@ pub use connector::{Connector, Delivery, DeliveryError};
 pub use event::{Event, EventKind, Member, Message, Origin, Role, Segment};
 pub use ids::{ActionId, ConnectorId, GroupId, GroupKey, MemberId, MessageId, PlatformEventId, TaskId};
 pub use store::{BoxFuture, Store, StoreError, StoreResult};
-pub use task::{StaffTask, TaskStatus};
+pub use task::{StaffTask, TaskAssignment, TaskStatus};
 pub use writes::StateWrite;

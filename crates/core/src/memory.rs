@@ -76,6 +76,7 @@ struct State {
     gate: gate::Gate,
     insight: insight::Insight,
     care: care::Care,
+    task_assignments: HashMap<TaskId, crate::task::TaskAssignment>,
 }
 
 impl State {
@@ -1337,5 +1338,45 @@ impl Store for MemoryStore {
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         self.state().care.save_ticket(ticket);
         ready(Ok(()))
+    }
+
+    // --- task assignment ---
+
+    fn assign_task<'a>(
+        &'a self,
+        id: &'a TaskId,
+        assignee: Option<&'a str>,
+        by: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<Option<crate::task::TaskAssignment>>> {
+        let mut state = self.state();
+        let Some(task) = state.tasks.iter().find(|t| &t.id == id).cloned() else {
+            return ready(Err(StoreError::NotFound(format!("task {id}"))));
+        };
+        let assignment = assignee.map(|name| crate::task::TaskAssignment {
+            task: id.clone(),
+            assignee: name.to_owned(),
+            assigned_at: at,
+            assigned_by: by.to_owned(),
+        });
+        match &assignment {
+            Some(a) => state.task_assignments.insert(id.clone(), a.clone()),
+            None => state.task_assignments.remove(id),
+        };
+        state.push_audit(crate::task::assignment_audit(&task, assignee, by, at));
+        ready(Ok(assignment))
+    }
+
+    fn task_assignments(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::task::TaskAssignment>>> {
+        let state = self.state();
+        let assignments = state
+            .tasks
+            .iter()
+            .rev()
+            .filter(|t| status.is_none_or(|s| t.status == s))
+            .take(limit as usize)
+            .filter_map(|t| state.task_assignments.get(&t.id).cloned())
+            .collect();
+        ready(Ok(assignments))
     }
 }

@@ -783,4 +783,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores or replaces a ticket outside an event (the tickets API).
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>>;
+
+    // --- task assignment ---
+
+    /// Assigns a staff task to `assignee` (`None`: to nobody) and, in the same transaction,
+    /// writes an audit row (kind `task.assign`, actor = `by`, see
+    /// [`crate::task::assignment_audit`]). Returns the task's assignment now.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown task.
+    fn assign_task<'a>(
+        &'a self,
+        id: &'a TaskId,
+        assignee: Option<&'a str>,
+        by: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<Option<crate::task::TaskAssignment>>>;
+
+    /// The assignments of the tasks `list_tasks(status, limit)` returns (tasks nobody is
+    /// assigned to have none), newest task first.
+    fn task_assignments(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::task::TaskAssignment>>>;
 }

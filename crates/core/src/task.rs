@@ -44,3 +44,33 @@ impl TaskStatus {
         [Self::Open, Self::Done, Self::Dismissed].into_iter().find(|s| s.name() == name)
     }
 }
+
+/// Who a staff task is assigned to (`Store::assign_task`). Kept beside the task (table
+/// `task_assignments`, migration 0020), so tasks the planner writes stay as they were.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskAssignment {
+    pub task: TaskId,
+    /// The staff member's name as the operator typed it.
+    pub assignee: String,
+    pub assigned_at: DateTime<Utc>,
+    /// Who assigned it (`operator:alice`).
+    pub assigned_by: String,
+}
+
+/// The audit row of an assignment change (the same text on every backend).
+pub fn assignment_audit(task: &StaffTask, assignee: Option<&str>, by: &str, at: DateTime<Utc>) -> crate::audit::NewAuditEntry {
+    crate::audit::NewAuditEntry {
+        time: at,
+        actor: by.to_owned(),
+        kind: "task.assign".into(),
+        group: Some(task.group.clone()),
+        event_id: None,
+        action_id: Some(task.action.id.clone()),
+        rule: Some(task.action.rule.clone()),
+        summary: match assignee {
+            Some(name) => format!("待办 {} 指派给 {name}", task.id),
+            None => format!("待办 {} 取消指派", task.id),
+        },
+        detail: None,
+    }
+}

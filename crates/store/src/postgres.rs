@@ -1683,4 +1683,20 @@ impl Store for PostgresStore {
     fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(crate::care::postgres::save_ticket(&self.pool, ticket))
     }
+
+    // --- task assignment (crate::tasks) ---
+
+    fn assign_task<'a>(
+        &'a self,
+        id: &'a TaskId,
+        assignee: Option<&'a str>,
+        by: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::TaskAssignment>>> {
+        Box::pin(async move { crate::tasks::postgres::assign(self.write().await?, id, assignee, by, at).await })
+    }
+
+    fn task_assignments(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::TaskAssignment>>> {
+        Box::pin(crate::tasks::postgres::list(&self.pool, status, limit))
+    }
 }
