@@ -32,12 +32,13 @@
   }
   window.qzApi = api;
 
-  // Collects a form into JSON: name="a.b" nests; data-type="number|bool|json|list" converts;
-  // empty optional fields (data-optional) are left out.
+  // Collects a form into JSON: name="a.b" nests; data-type="number|bool|json|list|datetime"
+  // converts (datetime: a datetime-local value at its data-offset, e.g. +08:00, as RFC 3339);
+  // empty optional fields (data-optional) and fields only for the URL (data-url) are left out.
   function formJson(form) {
     const out = {};
     for (const el of form.elements) {
-      if (!el.name || el.disabled || el.name === "_csrf") continue;
+      if (!el.name || el.disabled || el.name === "_csrf" || el.dataset.url !== undefined) continue;
       if ((el.type === "radio") && !el.checked) continue;
       let value;
       const type = el.dataset.type;
@@ -48,6 +49,7 @@
       else if (type === "bool") value = value === true || value === "true";
       else if (type === "json") value = value === "" ? null : JSON.parse(value);
       else if (type === "list") value = value.split(/[\n,，]/).map((s) => s.trim()).filter(Boolean);
+      else if (type === "datetime") value = value === "" ? null : (el.dataset.offset ? (value.length === 16 ? value + ":00" : value) + el.dataset.offset : new Date(value).toISOString());
       let target = out;
       const path = el.name.split(".");
       for (const key of path.slice(0, -1)) target = target[key] = target[key] || {};
@@ -81,6 +83,7 @@
   function after(el, data) {
     const then = el.dataset.then || "reload";
     if (el.dataset.done) toast(el.dataset.done);
+    if (el.dataset.result) { const out = document.querySelector(el.dataset.result); if (out) out.textContent = JSON.stringify(data, null, 2); }
     if (then === "reload") setTimeout(() => location.reload(), el.dataset.done ? 400 : 0);
     else if (then.startsWith("/")) location.href = then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent((data && data[k]) ?? ""));
     else if (then === "none") {}
@@ -100,7 +103,9 @@
       let body;
       try { body = form.dataset.body ? JSON.parse(form.dataset.body) : formJson(form); }
       catch (e) { toast(t("格式错误：", "Malformed: ") + e.message, true); return; }
-      const data = await api(form.dataset.method || "POST", form.dataset.api, body);
+      // data-api="/api/v1/pools/{id}": {field} is filled from the form's field of that name.
+      const url = form.dataset.api.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent((form.elements[k] && form.elements[k].value) || ""));
+      const data = await api(form.dataset.method || "POST", url, body);
       after(form, data);
     } catch (failure) { showError(form, failure); }
     finally { if (submit) submit.disabled = false; }

@@ -17,6 +17,12 @@ pub mod auth;
 pub mod layout;
 pub mod ui;
 
+pub mod moderation;
+pub mod ops;
+pub mod tasks;
+pub mod channels;
+pub mod engagement;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
@@ -42,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{name}", get(assets::serve))
         .route("/lang/{tag}", get(switch_lang))
         .route("/", get(home))
+        .merge(moderation::routes().merge(tasks::routes()).merge(channels::routes()).merge(engagement::routes()))
 }
 
 /// The page language: `?lang=` wins, then the `qunzhu_lang` cookie, then zh-CN.

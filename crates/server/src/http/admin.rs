@@ -1,4 +1,10 @@
 //! The operator API: staff tasks, the audit log, groups, and the versioned rulebook.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/v1/tasks?status=&limit=` | staff tasks, newest first, each with its `assignee` (or null) |
+//! | `POST /api/v1/tasks/{id}/status` `{"status","by"?}` | open, done or dismissed (audit row `task.status`) |
+//! | `POST /api/v1/tasks/{id}/assign` `{"assignee","by"}` | assign it (`assignee` null or blank: to nobody; audit row `task.assign`) |
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -58,12 +64,58 @@ pub async fn list_tasks(
         .filter(|s| !s.is_empty())
         .map(task_status)
         .transpose()?;
-    let tasks: Vec<StaffTask> = state
-        .engine
-        .store()
-        .list_tasks(status, limit(q.limit))
-        .await?;
+    let store = state.engine.store();
+    let tasks: Vec<StaffTask> = store.list_tasks(status, limit(q.limit)).await?;
+    let assignees: std::collections::HashMap<TaskId, String> = store
+        .task_assignments(status, limit(q.limit))
+        .await?
+        .into_iter()
+        .map(|a| (a.task, a.assignee))
+        .collect();
+    let tasks: Vec<Value> = tasks
+        .iter()
+        .map(|task| {
+            let mut value = json!(task);
+            value["assignee"] = json!(assignees.get(&task.id));
+            value
+        })
+        .collect();
     Ok(Json(json!({ "tasks": tasks })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The staff member; null or blank assigns the task to nobody.
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// Longest assignee name, in characters.
+const MAX_ASSIGNEE_CHARS: usize = 60;
+
+/// `POST /api/v1/tasks/{id}/assign` `{"assignee":"小李","by":"alice"}` → the task and its
+/// assignment (null when unassigned).
+pub async fn assign_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    raw: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let request: AssignBody = super::input::body(raw)?;
+    let by = super::input::actor(request.by.as_deref())?;
+    let assignee = request.assignee.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    if assignee.is_some_and(|a| a.chars().count() > MAX_ASSIGNEE_CHARS) {
+        return Err(ApiError::bad_request("invalid_request", format!("`assignee` is a name of {MAX_ASSIGNEE_CHARS} characters at most")).with_field("assignee"));
+    }
+    let id = TaskId::new(id);
+    let now = state.engine.clock().now();
+    let assignment = state.engine.store().assign_task(&id, assignee, &by, now).await.map_err(|e| match e {
+        qunzhu_core::StoreError::NotFound(_) => ApiError::not_found("unknown_task", format!("no staff task `{id}`; list them at /api/v1/tasks")),
+        other => other.into(),
+    })?;
+    Ok(Json(json!({ "task": id, "assignment": assignment })))
 }
 
 #[derive(Debug, Deserialize)]

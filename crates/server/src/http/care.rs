@@ -215,9 +215,14 @@ async fn weekly(
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
     let until = q.until.unwrap_or_else(|| state.engine.clock().now());
+    Ok(Json(weekly_report(&state, &GroupKey::new(connector, group), until).await?))
+}
+
+/// The weekly ticket report of `group` for the week before `until` (the API's answer; the
+/// dashboard's tickets page shows the same).
+pub(crate) async fn weekly_report(state: &AppState, group: &GroupKey, until: DateTime<Utc>) -> Result<Value, ApiError> {
     let since = until - Duration::days(7);
-    let group = GroupKey::new(connector, group);
-    let tickets = state.engine.store().care_tickets(Some(&group), None).await?;
+    let tickets = state.engine.store().care_tickets(Some(group), None).await?;
     let within = |at: DateTime<Utc>| at >= since && at < until;
     let opened = tickets.iter().filter(|t| within(t.opened_at)).count();
     let resolved = tickets.iter().filter(|t| t.resolved_at.is_some_and(within)).count();
@@ -226,7 +231,7 @@ async fn weekly(
         *open_by_category.entry(t.category.as_str()).or_default() += 1;
     }
     let overdue: Vec<&Ticket> = tickets.iter().filter(|t| t.status.is_open() && t.due_at.is_some_and(|d| d < until)).collect();
-    Ok(Json(json!({
+    Ok(json!({
         "group": group.to_string(),
         "since": since,
         "until": until,
@@ -234,5 +239,5 @@ async fn weekly(
         "resolved": resolved,
         "open_by_category": open_by_category,
         "overdue": overdue,
-    })))
+    }))
 }

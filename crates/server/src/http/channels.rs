@@ -71,7 +71,8 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     }
 }
 
-fn link(state: &AppState, headers: &HeaderMap, channel: &Channel) -> String {
+/// A channel's 活码 link (`<public_url>/i/<code>`); the dashboard shows the same.
+pub(crate) fn link(state: &AppState, headers: &HeaderMap, channel: &Channel) -> String {
     format!("{}/i/{}", base_url(state, headers), channel.code)
 }
 
@@ -390,7 +391,8 @@ async fn save_pool(
     Ok(Json(json!({ "pool": store.save_pool(&pool, &audit).await? })))
 }
 
-async fn counts(state: &AppState, pool: &ChannelPool) -> Result<Vec<u32>, ApiError> {
+/// Each pool group's member count (the API's pool answer and the dashboard's pool list).
+pub(crate) async fn counts(state: &AppState, pool: &ChannelPool) -> Result<Vec<u32>, ApiError> {
     let mut counts = Vec::new();
     for group in &pool.groups {
         counts.push(state.engine.store().count_members(&group.group).await?);

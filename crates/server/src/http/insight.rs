@@ -384,6 +384,29 @@ struct RatesQuery {
 async fn rates(State(state): State<AppState>, headers: HeaderMap, params: Result<Query<RatesQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let params = query(params)?;
     let by = params.by.as_deref().unwrap_or("channel");
+    let rows = conversion_rates(&state, by).await?;
+    if params.format.as_deref() == Some("csv") || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv")) {
+        let csv_rows = rows.iter().map(|r| vec![r.key.clone(), r.joins.to_string(), r.converted_members.to_string(), opt(r.rate), r.revenue_cents.to_string()]).collect();
+        return Ok(csv_response("conversion-rates", &["key", "joins", "converted_members", "rate", "revenue_cents"], csv_rows));
+    }
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|r| json!({ "key": if r.key.is_empty() { Value::Null } else { Value::String(r.key) }, "joins": r.joins, "converted_members": r.converted_members, "rate": r.rate, "revenue_cents": r.revenue_cents }))
+        .collect();
+    Ok(Json(json!({ "by": by, "rates": rows })).into_response())
+}
+
+/// One row of conversion rates: a channel, tier or group (`""`: unattributed).
+pub(crate) struct RateRow {
+    pub key: String,
+    pub joins: u64,
+    pub converted_members: usize,
+    pub rate: Option<f64>,
+    pub revenue_cents: i64,
+}
+
+/// Conversion rates by `channel`, `tier` or `group` (the API's and the dashboard's).
+pub(crate) async fn conversion_rates(state: &AppState, by: &str) -> Result<Vec<RateRow>, ApiError> {
     let store = state.engine.store();
     let all = store.list_conversions().await?;
     let mut joins: BTreeMap<String, u64> = BTreeMap::new();
@@ -414,21 +437,12 @@ async fn rates(State(state): State<AppState>, headers: HeaderMap, params: Result
         *revenue.entry(k.clone()).or_default() += c.amount_cents;
         joins.entry(k).or_insert(0);
     }
-    let rows: Vec<(String, u64, usize, Option<f64>, i64)> = joins
+    Ok(joins
         .iter()
         .map(|(k, n)| {
             let converted = members.get(k).map_or(0, BTreeSet::len);
             let rate = (*n > 0).then(|| (converted as f64 / *n as f64 * 10_000.0).round() / 10_000.0);
-            (k.clone(), *n, converted, rate, revenue.get(k).copied().unwrap_or(0))
+            RateRow { key: k.clone(), joins: *n, converted_members: converted, rate, revenue_cents: revenue.get(k).copied().unwrap_or(0) }
         })
-        .collect();
-    if params.format.as_deref() == Some("csv") || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv")) {
-        let csv_rows = rows.iter().map(|(k, n, c, r, rev)| vec![k.clone(), n.to_string(), c.to_string(), opt(*r), rev.to_string()]).collect();
-        return Ok(csv_response("conversion-rates", &["key", "joins", "converted_members", "rate", "revenue_cents"], csv_rows));
-    }
-    let rows: Vec<Value> = rows
-        .into_iter()
-        .map(|(k, n, c, r, rev)| json!({ "key": if k.is_empty() { Value::Null } else { Value::String(k) }, "joins": n, "converted_members": c, "rate": r, "revenue_cents": rev }))
-        .collect();
-    Ok(Json(json!({ "by": by, "rates": rows })).into_response())
+        .collect())
 }

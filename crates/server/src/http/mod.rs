@@ -32,14 +32,14 @@ mod counters;
 mod gate;
 pub mod error;
 mod input;
-mod channels;
+pub(crate) mod channels;
 mod lotteries;
-mod insight;
+pub(crate) mod insight;
 mod members;
 mod moderation;
 mod points;
 mod referrals;
-mod care;
+pub(crate) mod care;
 pub mod sandbox;
 pub mod schedules;
 mod signups;
@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
     let admin_routes = Router::new()
         .route("/api/v1/tasks", get(admin::list_tasks))
         .route("/api/v1/tasks/{id}/status", post(admin::set_task_status))
+        .route("/api/v1/tasks/{id}/assign", post(admin::assign_task))
         .route("/api/v1/audit", get(admin::list_audit))
         .route("/api/v1/groups", get(admin::list_groups))
         .route(
