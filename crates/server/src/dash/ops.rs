@@ -38,9 +38,13 @@ pub fn by_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="by" value=(viewer.name); }
 }
 
-/// A path segment, percent-encoded.
+/// What a path segment or query value keeps unencoded: RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A path segment (or query value), percent-encoded.
 pub fn seg(text: &str) -> String {
-    super::layout::urlencode(text)
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 /// A status word as a badge of the given tone.
