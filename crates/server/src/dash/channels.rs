@@ -126,7 +126,7 @@ async fn page(viewer: Viewer, State(state): State<AppState>, headers: HeaderMap,
                     form #channel-new data-api="/api/v1/channels" data-method="POST" data-done=(lang.pick("渠道已创建", "Channel created")) {
                         (by_field(&viewer))
                         div.form-row {
-                            (ui::field(lang.pick("ID（英文）", "Id"), "id", html! { input type="text" name="id" required placeholder="gzh-menu" pattern="[a-z][a-z0-9_-]*"; }))
+                            (ui::field(lang.pick("ID（英文）", "Id"), "id", html! { input type="text" name="id" required placeholder="gzh-menu" pattern="[a-z][a-z0-9_\\-]*"; }))
                             (ui::field(lang.pick("名称", "Name"), "name", html! { input type="text" name="name" required placeholder=(lang.pick("公众号菜单", "Menu of the official account")); }))
                         }
                         div.form-row {
