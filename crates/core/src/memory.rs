@@ -76,6 +76,8 @@ struct State {
     gate: gate::Gate,
     insight: insight::Insight,
     care: care::Care,
+    /// The last life stage per group.
+    life_stages: BTreeMap<GroupKey, crate::life_stage::StageRecord>,
 }
 
 impl State {
@@ -142,6 +144,9 @@ impl State {
             StateWrite::Gate(write) => self.gate.apply(write),
             StateWrite::Insight(write) => self.insight.apply(write),
             StateWrite::Care(write) => self.care.apply(write),
+            StateWrite::LifeStage(record) => {
+                self.life_stages.insert(record.group.clone(), record.clone());
+            }
         }
     }
 
@@ -1337,5 +1342,11 @@ impl Store for MemoryStore {
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         self.state().care.save_ticket(ticket);
         ready(Ok(()))
+    }
+
+    // --- life stage ---
+
+    fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::life_stage::StageRecord>>> {
+        ready(Ok(self.state().life_stages.get(group).cloned()))
     }
 }

@@ -783,4 +783,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores or replaces a ticket outside an event (the tickets API).
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>>;
+
+    // --- life stage ---
+
+    /// The group's last recorded life stage (see [`crate::life_stage`]); `None` before its
+    /// first check.
+    fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::life_stage::StageRecord>>>;
 }

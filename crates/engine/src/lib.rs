@@ -22,6 +22,7 @@ mod dispatcher;
 pub mod giveaways;
 pub mod growth;
 pub mod insight;
+pub mod life_stage;
 pub mod locale;
 pub mod membership;
 pub mod operations;

@@ -1680,4 +1680,10 @@ impl Store for SqliteStore {
     fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(crate::care::sqlite::save_ticket(&self.pool, ticket))
     }
+
+    // --- life stage ---
+
+    fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::life_stage::StageRecord>>> {
+        Box::pin(crate::life_stage::sqlite::record(&self.pool, group))
+    }
 }
