@@ -1349,4 +1349,10 @@ impl Store for MemoryStore {
     fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::life_stage::StageRecord>>> {
         ready(Ok(self.state().life_stages.get(group).cloned()))
     }
+
+    fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>> {
+        let lines = self.state().care.lines_since(group, since);
+        let window: Vec<_> = lines.iter().filter(|l| l.at < until).collect();
+        ready(Ok((window.len() as u64, window.iter().filter(|l| l.negative).count() as u64)))
+    }
 }

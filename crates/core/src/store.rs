@@ -789,4 +789,8 @@ pub trait Store: Send + Sync + 'static {
     /// The group's last recorded life stage (see [`crate::life_stage`]); `None` before its
     /// first check.
     fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::life_stage::StageRecord>>>;
+
+    /// The group's care lines (see [`crate::care::CareLine`]) posted in `[since, until)`:
+    /// `(all, negative)` — the outbreak baseline, counted without reading the lines.
+    fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>>;
 }

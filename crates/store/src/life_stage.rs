@@ -1,9 +1,11 @@
-//! The last life stage per group (migration `0017_life_stage`), SQL written once for both
-//! backends ([`queries!`] instantiates it for SQLite and PostgreSQL).
+//! The last life stage per group, and the care lines' baseline counts (migration
+//! `0017_life_stage`), SQL written once for both backends ([`queries!`] instantiates it for
+//! SQLite and PostgreSQL).
 
 macro_rules! queries {
     ($backend:ident, $db:ty) => {
         pub(crate) mod $backend {
+            use chrono::{DateTime, Utc};
             use sqlx::Row;
 
             use qunzhu_core::insight::{bucket_day, day_bucket};
@@ -47,6 +49,24 @@ macro_rules! queries {
                     checked_on: bucket_day(row.try_get("checked_on").map_err(backend)?),
                     since: from_micros(row.try_get("since").map_err(backend)?, "group_life_stages.since")?,
                 }))
+            }
+
+            /// The group's care lines in `[since, until)`: all, and the negative ones.
+            pub(crate) async fn care_line_counts(pool: &Pool, group: &GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> StoreResult<(u64, u64)> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS lines, COUNT(CASE WHEN negative = 1 THEN 1 END) AS negatives FROM care_lines \
+                     WHERE connector = $1 AND group_id = $2 AND at >= $3 AND at < $4",
+                )
+                .bind(group.connector.as_str())
+                .bind(group.group.as_str())
+                .bind(micros(since))
+                .bind(micros(until))
+                .fetch_one(pool)
+                .await
+                .map_err(backend)?;
+                let lines: i64 = row.try_get("lines").map_err(backend)?;
+                let negatives: i64 = row.try_get("negatives").map_err(backend)?;
+                Ok((lines.max(0).unsigned_abs(), negatives.max(0).unsigned_abs()))
             }
         }
     };

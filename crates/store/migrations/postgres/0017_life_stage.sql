@@ -9,3 +9,9 @@ CREATE TABLE group_life_stages (
     since      BIGINT NOT NULL,
     PRIMARY KEY (connector, group_id)
 );
+
+-- Care lines carry their polarity as a column, so the outbreak baseline is a count query
+-- rather than reading 7 days of lines per message.
+ALTER TABLE care_lines ADD COLUMN negative BIGINT NOT NULL DEFAULT 0;
+UPDATE care_lines SET negative = 1 WHERE (body::jsonb ->> 'negative') = 'true';
+CREATE INDEX care_lines_group_negative ON care_lines (connector, group_id, at, negative);
