@@ -8,7 +8,9 @@
 //! cooling and entering it again alerts again.
 //!
 //! The [`source`] submits the day's tick for a group from its local `check_hour` on, when the
-//! record was not yet checked that day.
+//! record was not yet checked that day and the group was first seen at least
+//! [`NEW_GROUP_DAYS`] ago (a group seen later — e.g. an imported history — is checked from
+//! then on).
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use qunzhu_core::life_stage::StageRecord;
@@ -25,6 +27,9 @@ use crate::{Engine, EngineError};
 
 /// The job of the daily life-stage tick.
 pub const JOB: &str = "life_stage";
+
+/// Days a group must have been seen before its stage is checked (a younger one is `new`).
+pub const NEW_GROUP_DAYS: i64 = 14;
 
 /// The `life_stage` settings of a template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -129,6 +134,11 @@ pub fn source(engine: &Engine, now: DateTime<Utc>) -> BoxFuture<'_, Result<Sourc
         let mut run = SourceRun::default();
         let mut ticks = Vec::new();
         for group in engine.store().list_groups().await? {
+            // A group seen for less than NEW_GROUP_DAYS is `new` whatever its figures: nothing
+            // to check yet (and no tick for it).
+            if now - group.first_seen < Duration::days(NEW_GROUP_DAYS) {
+                continue;
+            }
             let resolved = rulebook.settings_for(&group.key);
             let settings = &resolved.settings.life_stage;
             if !settings.alert_cooling {

@@ -116,24 +116,26 @@ async fn turning_to_cooling_alerts_staff_once_per_transition_across_scans_and_re
 }
 
 #[tokio::test]
-async fn no_check_runs_before_the_check_hour_or_when_turned_off() {
+async fn no_check_runs_for_a_young_group_before_the_check_hour_or_when_turned_off() {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(monday()));
     let engine = engine(&store, &clock).await;
     chat(&engine, &clock, 0, 3).await;
-    clock.set(monday() + Duration::days(1) + Duration::hours(8));
+    clock.set(monday() + Duration::days(13) + Duration::hours(10));
+    assert_eq!(engine.run_due(clock.now()).await.ticks, 0, "a group seen for 13 days is new: no tick");
+    clock.set(monday() + Duration::days(15) + Duration::hours(8));
     engine.run_due(clock.now()).await;
     assert!(store.life_stage_record(&group()).await.unwrap().is_none(), "08:00 is before check_hour 9");
-    clock.set(monday() + Duration::days(1) + Duration::hours(9));
+    clock.set(monday() + Duration::days(15) + Duration::hours(9));
     engine.run_due(clock.now()).await;
     let record = store.life_stage_record(&group()).await.unwrap().unwrap();
-    assert_eq!((record.stage.as_str(), record.checked_on.to_string().as_str()), ("new", "2026-06-16"));
+    assert_eq!(record.checked_on.to_string(), "2026-06-30");
 
     let mut rulebook = engine.rulebook().rulebook.clone();
     rulebook.templates.get_mut("default").unwrap().life_stage.alert_cooling = false;
     engine.save_rulebook(rulebook, "test", "no cooling alert").await.unwrap();
-    clock.set(monday() + Duration::days(2) + Duration::hours(10));
+    clock.set(monday() + Duration::days(16) + Duration::hours(10));
     engine.run_due(clock.now()).await;
     let record = store.life_stage_record(&group()).await.unwrap().unwrap();
-    assert_eq!(record.checked_on.to_string(), "2026-06-16", "turned off: not checked");
+    assert_eq!(record.checked_on.to_string(), "2026-06-30", "turned off: not checked");
 }
