@@ -34,6 +34,7 @@ pub mod faq;
 pub mod gate;
 pub mod growth;
 pub mod insight;
+pub mod life_stage;
 pub mod ids;
 pub mod lottery;
 pub mod memory;

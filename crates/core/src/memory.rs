@@ -77,6 +77,8 @@ struct State {
     insight: insight::Insight,
     care: care::Care,
     task_assignments: HashMap<TaskId, crate::task::TaskAssignment>,
+    /// The last life stage per group.
+    life_stages: BTreeMap<GroupKey, crate::life_stage::StageRecord>,
 }
 
 impl State {
@@ -143,6 +145,9 @@ impl State {
             StateWrite::Gate(write) => self.gate.apply(write),
             StateWrite::Insight(write) => self.insight.apply(write),
             StateWrite::Care(write) => self.care.apply(write),
+            StateWrite::LifeStage(record) => {
+                self.life_stages.insert(record.group.clone(), record.clone());
+            }
         }
     }
 
@@ -1378,5 +1383,17 @@ impl Store for MemoryStore {
             .filter_map(|t| state.task_assignments.get(&t.id).cloned())
             .collect();
         ready(Ok(assignments))
+    }
+
+    // --- life stage ---
+
+    fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::life_stage::StageRecord>>> {
+        ready(Ok(self.state().life_stages.get(group).cloned()))
+    }
+
+    fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>> {
+        let lines = self.state().care.lines_since(group, since);
+        let window: Vec<_> = lines.iter().filter(|l| l.at < until).collect();
+        ready(Ok((window.len() as u64, window.iter().filter(|l| l.negative).count() as u64)))
     }
 }

@@ -803,4 +803,13 @@ pub trait Store: Send + Sync + 'static {
     /// The assignments of the tasks `list_tasks(status, limit)` returns (tasks nobody is
     /// assigned to have none), newest task first.
     fn task_assignments(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<crate::task::TaskAssignment>>>;
+    // --- life stage ---
+
+    /// The group's last recorded life stage (see [`crate::life_stage`]); `None` before its
+    /// first check.
+    fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<crate::life_stage::StageRecord>>>;
+
+    /// The group's care lines (see [`crate::care::CareLine`]) posted in `[since, until)`:
+    /// `(all, negative)` — the outbreak baseline, counted without reading the lines.
+    fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>>;
 }

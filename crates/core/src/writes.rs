@@ -46,4 +46,6 @@ pub enum StateWrite {
     Insight(crate::insight::InsightWrite),
     /// Care (用户思维): questions, sentiment lines and tickets; see [`CareWrite`].
     Care(CareWrite),
+    /// A group's life stage as checked (replaces the group's record).
+    LifeStage(crate::life_stage::StageRecord),
 }

@@ -270,6 +270,10 @@ pub struct CareTracker {
     seen: VecDeque<Seen>,
     open: Vec<OpenQuestion>,
     last_outbreak: Option<DateTime<Utc>>,
+    /// `(lines, negative lines)` of the trailing 7 days before the window of the one line
+    /// about to be observed, counted by the store ([`CareTracker::restore_window`]); `None`:
+    /// counted from `seen`.
+    baseline: Option<(usize, usize)>,
 }
 
 impl CareTracker {
@@ -281,7 +285,20 @@ impl CareTracker {
         open: Vec<OpenQuestion>,
         last_outbreak: Option<DateTime<Utc>>,
     ) -> Self {
-        Self { seen: lines.into_iter().map(|(at, negative)| Seen { at, negative }).collect(), open, last_outbreak }
+        Self { seen: lines.into_iter().map(|(at, negative)| Seen { at, negative }).collect(), open, last_outbreak, baseline: None }
+    }
+
+    /// A tracker for observing **one** line at `at` without reading 7 days of lines: only the
+    /// lines of the outbreak window before it (`[at − window, at]`), plus the trailing
+    /// baseline as counts `(lines, negative lines)` of `[at − 7 days − window, at − window)`.
+    /// Observing it gives the same signals as a tracker restored with every line.
+    pub fn restore_window(
+        window: impl IntoIterator<Item = (DateTime<Utc>, Option<NegativeLine>)>,
+        baseline: (usize, usize),
+        open: Vec<OpenQuestion>,
+        last_outbreak: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self { baseline: Some(baseline), ..Self::restore(window, open, last_outbreak) }
     }
 
     /// The open questions, oldest first.
@@ -372,12 +389,15 @@ impl CareTracker {
         let rule = if members >= settings.outbreak_members as usize && share_ok {
             Some(OutbreakRule::Count)
         } else {
-            let before: Vec<&Seen> = self.seen.iter().filter(|s| s.at < start).collect();
-            let trailing = before.iter().filter(|s| s.negative.is_some()).count() as f64 / before.len().max(1) as f64;
+            let (before, before_negative) = self.baseline.unwrap_or_else(|| {
+                let before: Vec<&Seen> = self.seen.iter().filter(|s| s.at < start).collect();
+                (before.len(), before.iter().filter(|s| s.negative.is_some()).count())
+            });
+            let trailing = before_negative as f64 / before.max(1) as f64;
             let ratio = lines.len() as f64 / window.len().max(1) as f64;
             (lines.len() >= settings.baseline_min_negatives as usize
                 && members >= 2
-                && before.len() >= BASELINE_MIN_LINES
+                && before >= BASELINE_MIN_LINES
                 && ratio >= settings.baseline_factor * trailing.max(0.02))
             .then_some(OutbreakRule::Baseline)
         }?;

@@ -82,6 +82,9 @@ pub struct TemplateSettings {
     /// Care (用户思维): staff alerts for members' questions nobody answered and for collective
     /// negative outbreaks, with tickets on the issue list (问题清单).
     pub care: crate::care::CareSettings,
+    /// The group's life stage (生命周期): a daily check that alerts staff once when the group
+    /// turns to cooling (冷却期).
+    pub life_stage: crate::life_stage::LifeStageSettings,
 }
 
 impl Default for TemplateSettings {
@@ -119,6 +122,7 @@ impl TemplateSettings {
             referrals: ReferralSettings::builtin(locale),
             milestones: MilestoneSettings::builtin(locale),
             care: crate::care::CareSettings::default(),
+            life_stage: crate::life_stage::LifeStageSettings::default(),
         }
     }
 }
@@ -279,6 +283,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(growth::settings::validate_referrals(&settings.referrals, &under("referrals")));
     problems.extend(growth::settings::validate_milestones(&settings.milestones, &under("milestones")));
     problems.extend(crate::care::validate(&settings.care, &under("care")));
+    problems.extend(crate::life_stage::validate(&settings.life_stage, &under("life_stage")));
     problems
 }
 

@@ -23,7 +23,7 @@ macro_rules! queries {
                 match write {
                     CareWrite::Line(line) => {
                         sqlx::query(
-                            "INSERT INTO care_lines (id, connector, group_id, at, body) VALUES ($1, $2, $3, $4, $5) \
+                            "INSERT INTO care_lines (id, connector, group_id, at, body, negative) VALUES ($1, $2, $3, $4, $5, $6) \
                              ON CONFLICT (id) DO NOTHING",
                         )
                         .bind(&line.id)
@@ -31,6 +31,7 @@ macro_rules! queries {
                         .bind(line.group.group.as_str())
                         .bind(micros(line.at))
                         .bind(to_json(line, "care line")?)
+                        .bind(i64::from(line.negative))
                         .execute(&mut *conn)
                         .await
                         .map_err(backend)?;

@@ -44,6 +44,7 @@ mod gate;
 mod insight;
 mod care;
 mod tasks;
+mod life_stage;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1699,4 +1699,14 @@ impl Store for PostgresStore {
     fn task_assignments(&self, status: Option<TaskStatus>, limit: u32) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::TaskAssignment>>> {
         Box::pin(crate::tasks::postgres::list(&self.pool, status, limit))
     }
+
+    // --- life stage ---
+
+    fn life_stage_record<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::life_stage::StageRecord>>> {
+        Box::pin(crate::life_stage::postgres::record(&self.pool, group))
+    }
+
+    fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>> {
+        Box::pin(crate::life_stage::postgres::care_line_counts(&self.pool, group, since, until))
+    }
 }

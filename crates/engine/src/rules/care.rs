@@ -84,11 +84,13 @@ fn open_question(q: &CareQuestion) -> OpenQuestion {
     }
 }
 
-/// The group's tracker as stored, for an event at `at`.
+/// The group's tracker as stored, for one event at `at`: the outbreak window's lines, the
+/// trailing 7 days as counts (no lines read for them), the open questions.
 async fn tracker(cx: &RuleContext<'_>, at: DateTime<Utc>) -> Result<CareTracker, RuleError> {
     let settings = &cx.settings.care;
-    let since = at - Duration::days(7) - Duration::minutes(i64::from(settings.outbreak_window_minutes));
-    let lines = cx.store.care_lines_since(&cx.group.key, since).await?;
+    let start = at - Duration::minutes(i64::from(settings.outbreak_window_minutes));
+    let (before, before_negative) = cx.store.care_line_counts(&cx.group.key, start - Duration::days(7), start).await?;
+    let lines = cx.store.care_lines_since(&cx.group.key, start).await?;
     let open = cx.store.care_questions(Some(&cx.group.key), Some(QuestionStatus::Open)).await?;
     let last_outbreak =
         cx.store.care_tickets(Some(&cx.group.key), None).await?.into_iter().filter(|t| t.category == OUTBREAK).map(|t| t.opened_at).max();
@@ -103,7 +105,8 @@ async fn tracker(cx: &RuleContext<'_>, at: DateTime<Utc>) -> Result<CareTracker,
         });
         (l.at, negative)
     });
-    Ok(CareTracker::restore(seen, open.iter().map(open_question).collect(), last_outbreak))
+    let baseline = (usize::try_from(before).unwrap_or(usize::MAX), usize::try_from(before_negative).unwrap_or(usize::MAX));
+    Ok(CareTracker::restore_window(seen, baseline, open.iter().map(open_question).collect(), last_outbreak))
 }
 
 fn ticket(cx: &RuleContext<'_>, id: String, category: &str, title: String, detail: String, source: String) -> Ticket {

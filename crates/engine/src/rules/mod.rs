@@ -159,11 +159,13 @@ pub enum Rule {
     /// acting rule (only insight's tally follows): it watches every member line, whatever
     /// other rules did with it.
     Care,
+    /// The daily life-stage check and its cooling alert (see [`crate::life_stage`]); ticks only.
+    LifeStage,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight, Rule::LifeStage];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -178,6 +180,7 @@ impl Rule {
             Self::Growth => "growth",
             Self::Insight => "insight",
             Self::Care => "care",
+            Self::LifeStage => "life_stage",
         }
     }
 
@@ -196,6 +199,7 @@ impl Rule {
             Self::Growth => growth::evaluate(cx).await,
             Self::Insight => insight::evaluate(cx).await,
             Self::Care => care::evaluate(cx).await,
+            Self::LifeStage => crate::life_stage::evaluate(cx).await,
         }
     }
 }

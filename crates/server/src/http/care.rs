@@ -120,6 +120,8 @@ async fn get_ticket(State(state): State<AppState>, Path(id): Path<String>) -> Re
 #[serde(deny_unknown_fields)]
 struct NewTicket {
     group: Option<String>,
+    /// Who opens it (`operator:<name>`, or a bare name); the audit row's actor.
+    by: Option<String>,
     category: Option<String>,
     title: Option<String>,
     detail: Option<String>,
@@ -152,8 +154,41 @@ async fn create_ticket(State(state): State<AppState>, raw: Result<Json<Value>, J
         resolved_at: None,
         followed_up_at: None,
     };
-    state.engine.store().save_ticket(&ticket).await?;
+    let by = ticket_actor(request.by.as_deref());
+    let summary = format!("新建问题清单 {}：{}", ticket.id, ticket.title);
+    save_with_audit(&state, &ticket, "ticket.create", by, summary).await?;
     Ok(Json(json!(ticket)))
+}
+
+/// The audit actor of a ticket change: `by` (as `operator:<name>` when bare), else `operator`.
+fn ticket_actor(by: Option<&str>) -> String {
+    match by.map(str::trim).filter(|b| !b.is_empty()) {
+        Some(by) if by.contains(':') => by.to_owned(),
+        Some(by) => format!("operator:{by}"),
+        None => "operator".to_owned(),
+    }
+}
+
+/// Saves a ticket changed through the API with its audit row, in one commit.
+async fn save_with_audit(state: &AppState, ticket: &Ticket, kind: &str, actor: String, summary: String) -> Result<(), ApiError> {
+    let audit = qunzhu_core::NewAuditEntry {
+        time: ticket.updated_at,
+        actor,
+        kind: kind.to_owned(),
+        group: Some(ticket.group.clone()),
+        event_id: None,
+        action_id: None,
+        rule: Some("care".to_owned()),
+        summary,
+        detail: serde_json::to_string(ticket).ok(),
+    };
+    let commit = qunzhu_core::store::Commit {
+        writes: vec![qunzhu_core::StateWrite::Care(qunzhu_core::care::CareWrite::Ticket(ticket.clone()))],
+        audit: vec![audit],
+        ..qunzhu_core::store::Commit::default()
+    };
+    state.engine.store().commit(&commit).await?;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +210,7 @@ async fn update_ticket(
 ) -> Result<Json<Value>, ApiError> {
     let change: TicketChange = body(raw)?;
     let mut ticket = find_ticket(&state, &id).await?;
+    let before = ticket.clone();
     let now = state.engine.clock().now();
     if let Some(status) = change.status.as_deref() {
         let status = ticket_status(status)?;
@@ -194,11 +230,29 @@ async fn update_ticket(
     if change.follow_up_at.is_some() {
         ticket.follow_up_at = change.follow_up_at;
     }
+    let actor = ticket_actor(change.by.as_deref());
     if let Some(note) = change.note.filter(|n| !n.trim().is_empty()) {
         ticket.notes.push(TicketNote { at: now, by: change.by.filter(|b| !b.trim().is_empty()), text: note });
     }
     ticket.updated_at = now;
-    state.engine.store().save_ticket(&ticket).await?;
+    let mut changed = Vec::new();
+    if ticket.status != before.status {
+        changed.push(format!("状态 {} → {}", before.status.name(), ticket.status.name()));
+    }
+    if ticket.owner != before.owner {
+        changed.push(format!("负责人 {}", ticket.owner.as_deref().unwrap_or("—")));
+    }
+    if ticket.due_at != before.due_at {
+        changed.push("截止时间".to_owned());
+    }
+    if ticket.follow_up_at != before.follow_up_at {
+        changed.push("回访时间".to_owned());
+    }
+    if ticket.notes.len() != before.notes.len() {
+        changed.push("备注".to_owned());
+    }
+    let summary = format!("更新问题清单 {}：{}", ticket.id, if changed.is_empty() { "无变化".to_owned() } else { changed.join("，") });
+    save_with_audit(&state, &ticket, "ticket.update", actor, summary).await?;
     Ok(Json(json!(ticket)))
 }
 

@@ -2,8 +2,8 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /api/v1/members?tag=&q=&limit=` | profiles of members with a join on record, with `tag`, whose id is `q` or whose name contains it |
-//! | `GET /api/v1/members/{connector}/{member}` | one profile: first seen, channel, tier, inviter, tags, groups |
+//! | `GET /api/v1/members?tag=&group=c/g&q=&offset=&limit=` | profiles of members with a join on record, across groups (or in `group`), with `tag` (manual or automatic: 核心, 沉默, 新人, 违规), whose id is `q` or whose name contains it; `total` counts every match |
+//! | `GET /api/v1/members/{connector}/{member}` | one profile (画像): first seen, channel, tier, inviter, manual tags, `auto_tags`, activity (7/30 days, last active, days active), points, level, violations, referrals, conversions, groups (`group_facts` with per-group tags and activity) |
 //! | `POST /api/v1/members/{connector}/{member}/tags` `{"add"?:[…],"remove"?:[…],"by"}` | add then remove manual tags (audit row `member.tags`) |
 //! | `GET /api/v1/groups/{connector}/{group}/churn?limit=` | leaves, newest first: reason (`left`/`removed`), tenure, channel, tier |
 //!
@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::input::{actor, body, invalid, limit, query};
+use qunzhu_engine::profiles::Profiler;
+
+use super::input::{actor, body, group_key, invalid, limit, query};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -39,24 +41,37 @@ fn no_profile(connector: &str, member: &str) -> ApiError {
 struct SearchQuery {
     tag: Option<String>,
     q: Option<String>,
+    group: Option<String>,
+    offset: Option<u32>,
     limit: Option<u32>,
 }
 
-/// `GET /api/v1/members?tag=&q=`
+/// `GET /api/v1/members?tag=&group=&q=&offset=&limit=`: completed profiles (automatic tags
+/// and figures, see `qunzhu_engine::profiles`), by connector and member id, with the number
+/// of matches.
 async fn search(State(state): State<AppState>, params: Result<Query<SearchQuery>, QueryRejection>) -> Result<Json<Value>, ApiError> {
     let params = query(params)?;
     let tag = params.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let q = params.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let members = state.engine.store().search_profiles(tag, q, limit(params.limit)).await?;
-    Ok(Json(json!({ "members": members })))
+    let group = match params.group.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+        Some(text) => Some(group_key(text, "group")?),
+        None => None,
+    };
+    let (offset, limit) = (params.offset.unwrap_or(0) as usize, limit(params.limit) as usize);
+    let rulebook = state.engine.rulebook();
+    let store = state.engine.store();
+    let mut profiler = Profiler::new(store.as_ref(), &rulebook, state.engine.clock().now());
+    let (members, total) = profiler.search(tag, group.as_ref(), q, offset, limit).await?;
+    Ok(Json(json!({ "members": members, "total": total, "offset": offset, "limit": limit })))
 }
 
 /// `GET /api/v1/members/{connector}/{member}`
 async fn profile(State(state): State<AppState>, Path((connector, member)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
-    let profile = state
-        .engine
-        .store()
-        .member_profile(&ConnectorId::new(connector.as_str()), &MemberId::new(member.as_str()))
+    let rulebook = state.engine.rulebook();
+    let store = state.engine.store();
+    let mut profiler = Profiler::new(store.as_ref(), &rulebook, state.engine.clock().now());
+    let profile = profiler
+        .profile(&ConnectorId::new(connector.as_str()), &MemberId::new(member.as_str()))
         .await?
         .ok_or_else(|| no_profile(&connector, &member))?;
     Ok(Json(json!({ "member": profile })))
