@@ -142,6 +142,7 @@ impl State {
             StateWrite::Gate(write) => self.gate.apply(write),
             StateWrite::Insight(write) => self.insight.apply(write),
             StateWrite::Care(write) => self.care.apply(write),
+            StateWrite::Digest(record) => self.insight.keep_digest(record),
         }
     }
 
@@ -1337,5 +1338,14 @@ impl Store for MemoryStore {
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         self.state().care.save_ticket(ticket);
         ready(Ok(()))
+    }
+
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        let state = self.state();
+        let mut events: Vec<Event> =
+            state.events.iter().map(|(e, _)| e).filter(|e| &e.group_key() == group && e.time >= from && e.time < until).cloned().collect();
+        // Stable: arrival order among equal times.
+        events.sort_by_key(|e| e.time);
+        ready(Ok(events))
     }
 }

@@ -783,4 +783,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores or replaces a ticket outside an event (the tickets API).
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>>;
+
+    // --- digest ---
+
+    /// The stored events of `group` whose time is in `[from, until)`, processed or not, by
+    /// time and then by arrival (inbox order). The daily digest reads a day of chat with it.
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
 }

@@ -46,4 +46,7 @@ pub enum StateWrite {
     Insight(crate::insight::InsightWrite),
     /// Care (用户思维): questions, sentiment lines and tickets; see [`CareWrite`].
     Care(CareWrite),
+    /// A daily digest (群精华), kept with the tick that made it; a digest already stored for
+    /// the group's day is kept and this one skipped (one digest per group and day).
+    Digest(crate::insight::DigestRecord),
 }

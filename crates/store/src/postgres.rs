@@ -1683,4 +1683,8 @@ impl Store for PostgresStore {
     fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(crate::care::postgres::save_ticket(&self.pool, ticket))
     }
+
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        Box::pin(crate::digest::postgres::group_events(&self.pool, group, from, until))
+    }
 }

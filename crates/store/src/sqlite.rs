@@ -1680,4 +1680,8 @@ impl Store for SqliteStore {
     fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(crate::care::sqlite::save_ticket(&self.pool, ticket))
     }
+
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        Box::pin(crate::digest::sqlite::group_events(&self.pool, group, from, until))
+    }
 }

@@ -27,6 +27,7 @@ macro_rules! dispatch {
                     StateWrite::Gate(write) => crate::gate::$backend::apply(conn, write).await?,
                     StateWrite::Insight(write) => crate::insight::$backend::apply(conn, write).await?,
                     StateWrite::Care(write) => crate::care::$backend::apply(conn, write).await?,
+                    StateWrite::Digest(record) => crate::digest::$backend::keep(conn, record).await?,
                 }
                 Ok(())
             }
