@@ -82,6 +82,8 @@ pub struct TemplateSettings {
     /// Care (用户思维): staff alerts for members' questions nobody answered and for collective
     /// negative outbreaks, with tickets on the issue list (问题清单).
     pub care: crate::care::CareSettings,
+    /// Insight (数据管理): the daily digest (群精华).
+    pub insight: crate::digest::InsightSettings,
 }
 
 impl Default for TemplateSettings {
@@ -119,6 +121,7 @@ impl TemplateSettings {
             referrals: ReferralSettings::builtin(locale),
             milestones: MilestoneSettings::builtin(locale),
             care: crate::care::CareSettings::default(),
+            insight: crate::digest::InsightSettings::default(),
         }
     }
 }
@@ -279,6 +282,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(growth::settings::validate_referrals(&settings.referrals, &under("referrals")));
     problems.extend(growth::settings::validate_milestones(&settings.milestones, &under("milestones")));
     problems.extend(crate::care::validate(&settings.care, &under("care")));
+    problems.extend(crate::digest::validate(&settings.insight, &under("insight")));
     problems
 }
 

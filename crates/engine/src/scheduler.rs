@@ -46,6 +46,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("referral", crate::growth::referral_source),
     ("gate", crate::rules::admission::gate::source),
     ("care", crate::rules::care::source),
+    ("digest", crate::rules::digest::source),
 ];
 
 /// The longest the loop sleeps between scans.

@@ -19,7 +19,8 @@
 //!   sets, `|A ∩ B| / (ln(1 + |A|) + ln(1 + |B|))` (the paper's, shifted so one-word messages
 //!   are defined), PageRank as above. The score is then boosted by engagement:
 //!   `× (1 + 0.5 · replies + 0.25 · reactions)`, replies being quote-replies to the message.
-//!   Only messages with at least [`MIN_KEY_WORDS`] distinct words compete.
+//!   Only messages with at least [`MIN_KEY_WORDS`] distinct words compete, and at most two
+//!   of one thread are picked while other threads have candidates.
 //! - **Threads**: a message joins the thread of the message it quote-replies to; else the
 //!   thread of the latest message (within [`DigestOptions::gap_secs`]) of a member it
 //!   mentions; else, among threads whose last message is within `gap_secs`, the one whose
@@ -30,9 +31,14 @@
 //!   threads of at least [`MIN_THREAD_MESSAGES`] messages, best first.
 //! - **Questions**: messages that are a question ([`crate::question::is_question`]) with at
 //!   least one content word; answered by a later message of someone else that quote-replies
-//!   to it, or mentions the asker within [`ANSWER_WINDOW_SECS`], or — when the asker's
-//!   question is the latest one in its thread — a staff member's next message in that thread
-//!   within the window.
+//!   to it, or mentions the asker within [`ANSWER_WINDOW_SECS`]; or, while it is the latest
+//!   question of its thread, by a staff member's next message in the thread within that
+//!   window, or by the first message of anyone else in the thread within
+//!   [`NEXT_SPEAKER_SECS`] that has a content word and is not itself a question (group chat
+//!   answers without quoting: 「水壶要带多大的？」「500毫升的就够了」). Once answered, later
+//!   talk is no longer taken for an answer (quote-replies still are; two answers at most).
+//!   When there are more than `max_questions`, the unanswered ones come first (up to half
+//!   the list), then the answered ones, each by their key-message score.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
@@ -50,6 +56,8 @@ pub const MIN_KEY_WORDS: usize = 2;
 pub const MIN_THREAD_MESSAGES: usize = 3;
 /// How long after a question a mention of the asker (or staff speaking) counts as an answer.
 pub const ANSWER_WINDOW_SECS: i64 = 3600;
+/// How soon another member's plain reply in the thread counts as an answer.
+pub const NEXT_SPEAKER_SECS: i64 = 300;
 
 const DAMPING: f64 = 0.85;
 const ITERATIONS: usize = 60;
@@ -75,6 +83,9 @@ pub struct ChatMessage {
     pub reactions: u32,
     /// Written by the owner, an admin or a listed staff member.
     pub staff: bool,
+    /// Shown elsewhere in the digest (an announcement): ranked and threaded like any other
+    /// message, but never listed as a key message.
+    pub pinned: bool,
 }
 
 /// Limits of a digest.
@@ -344,16 +355,18 @@ fn questions(messages: &[ChatMessage], sets: &[BTreeSet<&str>], thread_of: &[usi
             let replies = m.reply_to.as_deref() == Some(asked.id.as_str());
             let within = m.at - asked.at <= ANSWER_WINDOW_SECS;
             let mentions = within && m.mentions.iter().any(|member| *member == asked.author);
-            let staff_next = within && open_in_thread && m.staff && thread_of[j] == thread_of[q] && m.reply_to.is_none();
-            if thread_of[j] == thread_of[q] && crate::question::is_question(&m.text) && !sets[j].is_empty() {
-                // Someone else's question in the thread: staff speaking after it answers that one.
+            let same_thread = thread_of[j] == thread_of[q] && m.reply_to.is_none();
+            let asks = crate::question::is_question(&m.text) && !sets[j].is_empty();
+            let staff_next = within && open_in_thread && m.staff && same_thread;
+            let next_speaker = open_in_thread && same_thread && !asks && !sets[j].is_empty() && m.at - asked.at <= NEXT_SPEAKER_SECS;
+            if thread_of[j] == thread_of[q] && asks {
+                // Someone else's question in the thread: the next speakers answer that one.
                 open_in_thread = false;
             }
-            if replies || mentions || staff_next {
+            if replies || mentions || staff_next || next_speaker {
                 answers.push(j);
-                if staff_next {
-                    open_in_thread = false;
-                }
+                // Answered: later talk in the thread is no longer taken for an answer.
+                open_in_thread = false;
                 if answers.len() == 2 {
                     break;
                 }
@@ -382,7 +395,9 @@ pub fn digest(messages: &[ChatMessage], options: &DigestOptions) -> TextDigest {
         .filter(|ms| ms.len() >= MIN_THREAD_MESSAGES)
         .filter_map(|ms| {
             let participants = ms.iter().map(|&i| messages[i].author.as_str()).collect::<BTreeSet<_>>().len();
-            let key_message = ms.iter().copied().max_by(|&a, &b| better(a, b))?;
+            // Its best message, an announcement only when nothing else was said.
+            let key_message =
+                ms.iter().copied().filter(|&i| !messages[i].pinned).max_by(|&a, &b| better(a, b)).or_else(|| ms.iter().copied().max_by(|&a, &b| better(a, b)))?;
             let used: BTreeSet<&str> = ms.iter().flat_map(|&i| sets[i].iter().copied()).collect();
             let keywords = keywords.iter().filter(|k| used.contains(k.word.as_str())).take(3).map(|k| k.word.clone()).collect();
             let score = round3(ms.iter().map(|&i| scores[i]).sum::<f64>() * participants as f64);
@@ -392,17 +407,46 @@ pub fn digest(messages: &[ChatMessage], options: &DigestOptions) -> TextDigest {
     threads.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.messages[0].cmp(&b.messages[0])));
     threads.truncate(options.max_threads);
 
-    let mut key: Vec<usize> = (0..messages.len()).filter(|&i| scores[i] > 0.0).collect();
+    // Best first, at most two per thread while others have candidates (a day of several
+    // topics is not quoted from one), then the rest by score.
+    let mut key: Vec<usize> = (0..messages.len()).filter(|&i| scores[i] > 0.0 && !messages[i].pinned).collect();
     key.sort_by(|&a, &b| better(b, a));
-    let key_messages = key.into_iter().take(options.max_messages).map(|index| Ranked { index, score: round3(scores[index]) }).collect();
+    let mut picked: Vec<usize> = Vec::new();
+    let mut per_thread: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in &key {
+        let n = per_thread.entry(thread_of[i]).or_insert(0);
+        if *n < 2 && picked.len() < options.max_messages {
+            *n += 1;
+            picked.push(i);
+        }
+    }
+    for &i in &key {
+        if picked.len() >= options.max_messages {
+            break;
+        }
+        if !picked.contains(&i) {
+            picked.push(i);
+        }
+    }
+    picked.sort_by(|&a, &b| better(b, a));
+    let key_messages = picked.into_iter().map(|index| Ranked { index, score: round3(scores[index]) }).collect();
 
     let mut questions = questions(messages, &sets, &thread_of);
     if questions.len() > options.max_questions {
-        // Keep the answered ones first, then the latest unanswered; show in time order.
-        let mut order: Vec<usize> = (0..questions.len()).collect();
-        order.sort_by_key(|&k| (questions[k].answers.is_empty(), std::cmp::Reverse(questions[k].question)));
-        let keep: BTreeSet<usize> = order.into_iter().take(options.max_questions).collect();
-        questions = questions.into_iter().enumerate().filter(|(k, _)| keep.contains(k)).map(|(_, q)| q).collect();
+        // Unanswered ones first (up to half the list: staff should see them), then answered
+        // ones, each by key-message score (earlier first on a tie); shown in time order.
+        let by_score = |a: &&QuestionAnswers, b: &&QuestionAnswers| better(b.question, a.question);
+        let mut unanswered: Vec<&QuestionAnswers> = questions.iter().filter(|q| q.answers.is_empty()).collect();
+        let mut answered: Vec<&QuestionAnswers> = questions.iter().filter(|q| !q.answers.is_empty()).collect();
+        unanswered.sort_by(by_score);
+        answered.sort_by(by_score);
+        let half = options.max_questions.div_ceil(2);
+        let mut keep: BTreeSet<usize> = unanswered.iter().take(half).map(|q| q.question).collect();
+        let room = options.max_questions - keep.len();
+        keep.extend(answered.iter().take(room).map(|q| q.question));
+        let room = options.max_questions - keep.len();
+        keep.extend(unanswered.iter().skip(half).take(room).map(|q| q.question));
+        questions.retain(|q| keep.contains(&q.question));
     }
 
     let mut keywords = keywords;
@@ -454,7 +498,8 @@ mod tests {
 
     #[test]
     fn a_question_nobody_answers_has_no_answers() {
-        let messages = vec![msg("1", "a", 0, "春游要不要带雨伞？"), msg("2", "b", 60, "春游好开心"), msg("3", "a", 120, "春游我也想去")];
+        // Others talk on, but only after the next-speaker window.
+        let messages = vec![msg("1", "a", 0, "春游要不要带雨伞？"), msg("2", "a", 60, "春游我也想去"), msg("3", "b", 600, "春游好开心")];
         let d = digest(&messages, &DigestOptions::default());
         assert_eq!(d.questions, vec![QuestionAnswers { question: 0, answers: vec![] }]);
     }
@@ -466,6 +511,19 @@ mod tests {
         let messages = vec![msg("1", "a", 0, "春游要不要带雨伞？"), staff];
         let d = digest(&messages, &DigestOptions::default());
         assert_eq!(d.questions[0].answers, vec![1]);
+    }
+
+    #[test]
+    fn the_next_member_speaking_in_the_thread_answers_but_not_with_thanks_or_a_question() {
+        let messages = vec![
+            msg("1", "a", 0, "水壶要带多大的？"),
+            msg("2", "b", 20, "收到谢谢"),
+            msg("3", "c", 40, "500毫升的水壶就够了"),
+            msg("4", "d", 60, "春游几点出发？"),
+            msg("5", "e", 80, "八点出发"),
+        ];
+        let d = digest(&messages, &DigestOptions::default());
+        assert_eq!(d.questions, vec![QuestionAnswers { question: 0, answers: vec![2] }, QuestionAnswers { question: 3, answers: vec![4] }]);
     }
 
     #[test]

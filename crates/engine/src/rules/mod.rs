@@ -7,6 +7,7 @@ pub mod admission;
 pub mod auto_reply;
 pub mod care;
 pub mod content;
+pub mod digest;
 pub mod growth;
 pub mod insight;
 pub mod lottery;
@@ -159,11 +160,13 @@ pub enum Rule {
     /// acting rule (only insight's tally follows): it watches every member line, whatever
     /// other rules did with it.
     Care,
+    /// The daily digest (群精华) on its tick; after everything, it only reads.
+    Digest,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight, Rule::Digest];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -178,6 +181,7 @@ impl Rule {
             Self::Growth => "growth",
             Self::Insight => "insight",
             Self::Care => "care",
+            Self::Digest => "digest",
         }
     }
 
@@ -196,6 +200,7 @@ impl Rule {
             Self::Growth => growth::evaluate(cx).await,
             Self::Insight => insight::evaluate(cx).await,
             Self::Care => care::evaluate(cx).await,
+            Self::Digest => digest::evaluate(cx).await,
         }
     }
 }
