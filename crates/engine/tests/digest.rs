@@ -1,5 +1,5 @@
 //! The daily digest (群精华) through the engine: a realistic day of a parents' group
-//! (`fixtures/digest/parents_day.txt`) replayed on a ManualClock over the in-memory store, the
+//! (`crates/text/data/digest/parents_day.txt`) replayed on a ManualClock over the in-memory store, the
 //! scheduler firing at 21:00 group time, the digest kept once and posted when asked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,7 +15,7 @@ use qunzhu_core::{
 use qunzhu_engine::rulebook::{DEFAULT_TEMPLATE, TemplateSettings};
 use qunzhu_engine::{Engine, EngineConfig};
 
-const FIXTURE: &str = include_str!("fixtures/digest/parents_day.txt");
+const FIXTURE: &str = include_str!("../../text/data/digest/parents_day.txt");
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 5, 12).unwrap()
