@@ -354,7 +354,7 @@ fn questions(messages: &[ChatMessage], sets: &[BTreeSet<&str>], thread_of: &[usi
             }
             let replies = m.reply_to.as_deref() == Some(asked.id.as_str());
             let within = m.at - asked.at <= ANSWER_WINDOW_SECS;
-            let mentions = within && m.mentions.iter().any(|member| *member == asked.author);
+            let mentions = within && m.mentions.contains(&asked.author);
             let same_thread = thread_of[j] == thread_of[q] && m.reply_to.is_none();
             let asks = crate::question::is_question(&m.text) && !sets[j].is_empty();
             let staff_next = within && open_in_thread && m.staff && same_thread;
