@@ -338,9 +338,11 @@ fn threads_of(messages: &[ChatMessage], sets: &[BTreeSet<&str>], gap_secs: i64) 
 }
 
 fn questions(messages: &[ChatMessage], sets: &[BTreeSet<&str>], thread_of: &[usize]) -> Vec<QuestionAnswers> {
+    // Once per message: the question test folds the text.
+    let asks: Vec<bool> = messages.iter().zip(sets).map(|(m, set)| !set.is_empty() && crate::question::is_question(&m.text)).collect();
     let mut out = Vec::new();
     for (q, asked) in messages.iter().enumerate() {
-        if sets[q].is_empty() || !crate::question::is_question(&asked.text) {
+        if !asks[q] {
             continue;
         }
         let mut answers = Vec::new();
@@ -356,7 +358,7 @@ fn questions(messages: &[ChatMessage], sets: &[BTreeSet<&str>], thread_of: &[usi
             let within = m.at - asked.at <= ANSWER_WINDOW_SECS;
             let mentions = within && m.mentions.contains(&asked.author);
             let same_thread = thread_of[j] == thread_of[q] && m.reply_to.is_none();
-            let asks = crate::question::is_question(&m.text) && !sets[j].is_empty();
+            let asks = asks[j];
             let staff_next = within && open_in_thread && m.staff && same_thread;
             let next_speaker = open_in_thread && same_thread && !asks && !sets[j].is_empty() && m.at - asked.at <= NEXT_SPEAKER_SECS;
             if thread_of[j] == thread_of[q] && asks {
