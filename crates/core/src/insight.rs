@@ -158,7 +158,7 @@ pub struct DigestRecord {
     pub group: GroupKey,
     pub day: NaiveDate,
     pub created_at: DateTime<Utc>,
-    /// The digest as JSON text (`qunzhu_engine::insight::Digest`).
+    /// The digest as JSON text (`qunzhu_engine::digest::Digest`).
     pub body: String,
     /// The digest as posted text.
     pub text: String,

@@ -148,6 +148,7 @@ impl State {
             StateWrite::LifeStage(record) => {
                 self.life_stages.insert(record.group.clone(), record.clone());
             }
+            StateWrite::Digest(record) => self.insight.keep_digest(record),
         }
     }
 
@@ -1395,5 +1396,14 @@ impl Store for MemoryStore {
         let lines = self.state().care.lines_since(group, since);
         let window: Vec<_> = lines.iter().filter(|l| l.at < until).collect();
         ready(Ok((window.len() as u64, window.iter().filter(|l| l.negative).count() as u64)))
+    }
+
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        let state = self.state();
+        let mut events: Vec<Event> =
+            state.events.iter().map(|(e, _)| e).filter(|e| &e.group_key() == group && e.time >= from && e.time < until).cloned().collect();
+        // Stable: arrival order among equal times.
+        events.sort_by_key(|e| e.time);
+        ready(Ok(events))
     }
 }

@@ -812,4 +812,10 @@ pub trait Store: Send + Sync + 'static {
     /// The group's care lines (see [`crate::care::CareLine`]) posted in `[since, until)`:
     /// `(all, negative)` — the outbreak baseline, counted without reading the lines.
     fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>>;
+
+    // --- digest ---
+
+    /// The stored events of `group` whose time is in `[from, until)`, processed or not, by
+    /// time and then by arrival (inbox order). The daily digest reads a day of chat with it.
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
 }

@@ -48,4 +48,7 @@ pub enum StateWrite {
     Care(CareWrite),
     /// A group's life stage as checked (replaces the group's record).
     LifeStage(crate::life_stage::StageRecord),
+    /// A daily digest (群精华), kept with the tick that made it; a digest already stored for
+    /// the group's day is kept and this one skipped (one digest per group and day).
+    Digest(crate::insight::DigestRecord),
 }

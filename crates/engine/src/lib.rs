@@ -18,6 +18,7 @@
 pub mod admission;
 pub mod analysis;
 pub mod care;
+pub mod digest;
 mod dispatcher;
 pub mod giveaways;
 pub mod growth;

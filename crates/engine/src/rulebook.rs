@@ -85,6 +85,8 @@ pub struct TemplateSettings {
     /// The group's life stage (生命周期): a daily check that alerts staff once when the group
     /// turns to cooling (冷却期).
     pub life_stage: crate::life_stage::LifeStageSettings,
+    /// Insight (数据管理): the daily digest (群精华).
+    pub insight: crate::digest::InsightSettings,
 }
 
 impl Default for TemplateSettings {
@@ -123,6 +125,7 @@ impl TemplateSettings {
             milestones: MilestoneSettings::builtin(locale),
             care: crate::care::CareSettings::default(),
             life_stage: crate::life_stage::LifeStageSettings::default(),
+            insight: crate::digest::InsightSettings::default(),
         }
     }
 }
@@ -284,6 +287,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(growth::settings::validate_milestones(&settings.milestones, &under("milestones")));
     problems.extend(crate::care::validate(&settings.care, &under("care")));
     problems.extend(crate::life_stage::validate(&settings.life_stage, &under("life_stage")));
+    problems.extend(crate::digest::validate(&settings.insight, &under("insight")));
     problems
 }
 

@@ -47,6 +47,7 @@ pub const SOURCES: &[(&str, Source)] = &[
     ("gate", crate::rules::admission::gate::source),
     ("care", crate::rules::care::source),
     ("life_stage", crate::life_stage::source),
+    ("digest", crate::rules::digest::source),
 ];
 
 /// The longest the loop sleeps between scans.

@@ -45,6 +45,7 @@ mod insight;
 mod care;
 mod tasks;
 mod life_stage;
+mod digest;
 pub mod postgres;
 pub mod sqlite;
 

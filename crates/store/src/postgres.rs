@@ -1709,4 +1709,8 @@ impl Store for PostgresStore {
     fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>> {
         Box::pin(crate::life_stage::postgres::care_line_counts(&self.pool, group, since, until))
     }
+
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        Box::pin(crate::digest::postgres::group_events(&self.pool, group, from, until))
+    }
 }

@@ -1706,4 +1706,8 @@ impl Store for SqliteStore {
     fn care_line_counts<'a>(&'a self, group: &'a GroupKey, since: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<(u64, u64)>> {
         Box::pin(crate::life_stage::sqlite::care_line_counts(&self.pool, group, since, until))
     }
+
+    fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        Box::pin(crate::digest::sqlite::group_events(&self.pool, group, from, until))
+    }
 }

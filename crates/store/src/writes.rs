@@ -28,6 +28,7 @@ macro_rules! dispatch {
                     StateWrite::Insight(write) => crate::insight::$backend::apply(conn, write).await?,
                     StateWrite::Care(write) => crate::care::$backend::apply(conn, write).await?,
                     StateWrite::LifeStage(record) => crate::life_stage::$backend::apply(conn, record).await?,
+                    StateWrite::Digest(record) => crate::digest::$backend::keep(conn, record).await?,
                 }
                 Ok(())
             }

@@ -15,12 +15,15 @@
 //! And for auto-replies: [`similar`] — does a message ask what an FAQ example asks
 //! (jieba words, synonyms, stop words, TF-IDF cosine over an inverted index).
 //!
-//! For insight: [`question`] — is a chat message a question (Chinese and English cues);
+//! For insight: [`digest`] — the daily digest (群精华): keywords and key messages by TextRank
+//! over jieba words, threads by reply chains and time gaps, questions with their answers;
+//! [`question`] — is a chat message a question (Chinese and English cues);
 //! [`sentiment`] — negative, neutral or positive (a chat lexicon with negation and degree).
 
 pub mod analyze;
 pub mod classifier;
 pub mod detect;
+pub mod digest;
 pub mod lexicon;
 pub mod normalize;
 pub mod qr;

@@ -34,12 +34,12 @@ use crate::normalize::fold_with;
 const WORD_WEIGHT: f32 = 1.0;
 const BIGRAM_WEIGHT: f32 = 0.5;
 
-fn jieba() -> &'static Jieba {
+pub(crate) fn jieba() -> &'static Jieba {
     static JIEBA: OnceLock<Jieba> = OnceLock::new();
     JIEBA.get_or_init(Jieba::new)
 }
 
-fn stop_words() -> &'static HashSet<&'static str> {
+pub(crate) fn stop_words() -> &'static HashSet<&'static str> {
     static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
     WORDS.get_or_init(|| {
         include_str!("../data/similar/stopwords.txt")

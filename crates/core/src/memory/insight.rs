@@ -104,6 +104,11 @@ impl Insight {
         self.digests.insert((digest.group.clone(), digest.day), digest.clone());
     }
 
+    /// A digest committed with its tick: the first of the group's day is kept.
+    pub(crate) fn keep_digest(&mut self, digest: &DigestRecord) {
+        self.digests.entry((digest.group.clone(), digest.day)).or_insert_with(|| digest.clone());
+    }
+
     pub(crate) fn digest(&self, group: &GroupKey, day: NaiveDate) -> Option<DigestRecord> {
         self.digests.get(&(group.clone(), day)).cloned()
     }

@@ -7,6 +7,7 @@ pub mod admission;
 pub mod auto_reply;
 pub mod care;
 pub mod content;
+pub mod digest;
 pub mod growth;
 pub mod insight;
 pub mod lottery;
@@ -161,11 +162,13 @@ pub enum Rule {
     Care,
     /// The daily life-stage check and its cooling alert (see [`crate::life_stage`]); ticks only.
     LifeStage,
+    /// The daily digest (群精华) on its tick; after everything, it only reads.
+    Digest,
 }
 
 impl Rule {
     pub const ALL: &'static [Rule] =
-        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight, Rule::LifeStage];
+        &[Rule::Moderate, Rule::Admission, Rule::Welcome, Rule::Growth, Rule::Points, Rule::Schedule, Rule::Lottery, Rule::Signup, Rule::AutoReply, Rule::Care, Rule::Insight, Rule::LifeStage, Rule::Digest];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -181,6 +184,7 @@ impl Rule {
             Self::Insight => "insight",
             Self::Care => "care",
             Self::LifeStage => "life_stage",
+            Self::Digest => "digest",
         }
     }
 
@@ -200,6 +204,7 @@ impl Rule {
             Self::Insight => insight::evaluate(cx).await,
             Self::Care => care::evaluate(cx).await,
             Self::LifeStage => crate::life_stage::evaluate(cx).await,
+            Self::Digest => digest::evaluate(cx).await,
         }
     }
 }
