@@ -783,4 +783,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores or replaces a ticket outside an event (the tickets API).
     fn save_ticket<'a>(&'a self, ticket: &'a crate::care::Ticket) -> BoxFuture<'a, StoreResult<()>>;
+
+    // --- dashboard overview ---
+
+    /// The groups' own day rows (no member rows) of **every** group with a bucket in
+    /// `[from, until)`, by group then bucket: one read for the overview of all groups.
+    fn insight_group_days(&self, from: i64, until: i64) -> BoxFuture<'_, StoreResult<Vec<crate::insight::Rollup>>>;
+
+    /// Each group's first day bucket with a rollup row (what a group's life stage is judged
+    /// from), by group; groups without rows are left out.
+    fn insight_first_days(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, i64)>>>;
+
+    /// Members in each group now (records without `left_at`; what [`Store::count_members`]
+    /// counts for one group), by group; groups with none are left out.
+    fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>>;
 }

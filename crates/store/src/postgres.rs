@@ -1683,4 +1683,18 @@ impl Store for PostgresStore {
     fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(crate::care::postgres::save_ticket(&self.pool, ticket))
     }
+
+    // --- dashboard overview (crate::overview) ---
+
+    fn insight_group_days(&self, from: i64, until: i64) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::insight::Rollup>>> {
+        Box::pin(crate::overview::postgres::group_days(&self.pool, from, until))
+    }
+
+    fn insight_first_days(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, i64)>>> {
+        Box::pin(crate::overview::postgres::first_days(&self.pool))
+    }
+
+    fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>> {
+        Box::pin(crate::overview::postgres::member_counts(&self.pool))
+    }
 }

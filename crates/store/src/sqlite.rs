@@ -1680,4 +1680,18 @@ impl Store for SqliteStore {
     fn save_ticket<'a>(&'a self, ticket: &'a qunzhu_core::care::Ticket) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(crate::care::sqlite::save_ticket(&self.pool, ticket))
     }
+
+    // --- dashboard overview (crate::overview) ---
+
+    fn insight_group_days(&self, from: i64, until: i64) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::insight::Rollup>>> {
+        Box::pin(crate::overview::sqlite::group_days(&self.pool, from, until))
+    }
+
+    fn insight_first_days(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, i64)>>> {
+        Box::pin(crate::overview::sqlite::first_days(&self.pool))
+    }
+
+    fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>> {
+        Box::pin(crate::overview::sqlite::member_counts(&self.pool))
+    }
 }
