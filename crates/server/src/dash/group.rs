@@ -69,7 +69,7 @@ fn heatmap_option(lang: Locale, grid: &[[i64; 24]; 7]) -> Value {
         "tooltip": { "position": "top" },
         "grid": { "left": 48, "right": 16, "top": 8, "bottom": 64 },
         "xAxis": { "type": "category", "data": (0..24).map(|h| h.to_string()).collect::<Vec<_>>(), "splitArea": { "show": true } },
-        "yAxis": { "type": "category", "data": WEEKDAYS.iter().map(|(zh, en)| lang.pick(zh, en)).collect::<Vec<_>>(), "splitArea": { "show": true } },
+        "yAxis": { "type": "category", "inverse": true, "data": WEEKDAYS.iter().map(|(zh, en)| lang.pick(zh, en)).collect::<Vec<_>>(), "splitArea": { "show": true } },
         "visualMap": { "min": 0, "max": max, "calculable": true, "orient": "horizontal", "left": "center", "bottom": 0 },
         "series": [{ "name": lang.pick("消息", "Messages"), "type": "heatmap", "data": data }],
     })
