@@ -153,7 +153,7 @@ async fn profile(
     for g in &profile.groups {
         violations.extend(store.list_violations(Some(&g.group), None, 1000).await?.into_iter().filter(|v| v.member == member_id));
     }
-    violations.sort_by(|a, b| b.time.cmp(&a.time));
+    violations.sort_by_key(|v| std::cmp::Reverse(v.time));
     let filter = ReferralFilter { inviter: Some(member_id.clone()), ..ReferralFilter::default() };
     let referrals: Vec<_> =
         store.list_referrals(&filter, 1000).await?.into_iter().filter(|r| r.group.connector == connector_id).collect();
