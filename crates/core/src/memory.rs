@@ -1406,4 +1406,24 @@ impl Store for MemoryStore {
         events.sort_by_key(|e| e.time);
         ready(Ok(events))
     }
+
+    // --- dashboard overview ---
+
+    fn insight_group_days(&self, from: i64, until: i64) -> BoxFuture<'_, StoreResult<Vec<crate::insight::Rollup>>> {
+        ready(Ok(self.state().insight.group_days(from, until)))
+    }
+
+    fn insight_first_days(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, i64)>>> {
+        ready(Ok(self.state().insight.first_days()))
+    }
+
+    fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>> {
+        let state = self.state();
+        let mut counts: BTreeMap<(String, String), (GroupKey, u32)> = BTreeMap::new();
+        for member in state.members.values().filter(|m| m.left_at.is_none()) {
+            let key = (member.group.connector.as_str().to_owned(), member.group.group.as_str().to_owned());
+            counts.entry(key).or_insert_with(|| (member.group.clone(), 0)).1 += 1;
+        }
+        ready(Ok(counts.into_values().collect()))
+    }
 }

@@ -818,4 +818,18 @@ pub trait Store: Send + Sync + 'static {
     /// The stored events of `group` whose time is in `[from, until)`, processed or not, by
     /// time and then by arrival (inbox order). The daily digest reads a day of chat with it.
     fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
+
+    // --- dashboard overview ---
+
+    /// The groups' own day rows (no member rows) of **every** group with a bucket in
+    /// `[from, until)`, by group then bucket: one read for the overview of all groups.
+    fn insight_group_days(&self, from: i64, until: i64) -> BoxFuture<'_, StoreResult<Vec<crate::insight::Rollup>>>;
+
+    /// Each group's first day bucket with a rollup row (what a group's life stage is judged
+    /// from), by group; groups without rows are left out.
+    fn insight_first_days(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, i64)>>>;
+
+    /// Members in each group now (records without `left_at`; what [`Store::count_members`]
+    /// counts for one group), by group; groups with none are left out.
+    fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>>;
 }

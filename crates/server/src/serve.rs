@@ -252,7 +252,8 @@ pub async fn run(
     health.extend(matrices.iter().map(|m| (m.id().clone(), m.clone() as Arc<dyn HealthReport>)));
     health.extend(telegrams.iter().map(|t| (t.id().clone(), t.clone() as Arc<dyn HealthReport>)));
     health.extend(wecoms.iter().map(|w| (w.id().clone(), w.clone() as Arc<dyn HealthReport>)));
-    let mut state = AppState::new(engine.clone(), bridges, sandbox).with_health(health);
+    let kinds = config.connectors.iter().map(|c| (ConnectorId::new(c.id()), c.kind())).collect();
+    let mut state = AppState::new(engine.clone(), bridges, sandbox).with_health(health).with_connector_kinds(kinds);
     match (config.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()), listener.local_addr()) {
         (Some(url), _) => state = state.with_public_url(url),
         (None, Ok(address)) => state = state.with_public_url(&format!("http://{address}")),

@@ -46,6 +46,7 @@ mod care;
 mod tasks;
 mod life_stage;
 mod digest;
+mod overview;
 pub mod postgres;
 pub mod sqlite;
 

@@ -1713,4 +1713,18 @@ impl Store for PostgresStore {
     fn group_events<'a>(&'a self, group: &'a GroupKey, from: DateTime<Utc>, until: DateTime<Utc>) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
         Box::pin(crate::digest::postgres::group_events(&self.pool, group, from, until))
     }
+
+    // --- dashboard overview (crate::overview) ---
+
+    fn insight_group_days(&self, from: i64, until: i64) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::insight::Rollup>>> {
+        Box::pin(crate::overview::postgres::group_days(&self.pool, from, until))
+    }
+
+    fn insight_first_days(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, i64)>>> {
+        Box::pin(crate::overview::postgres::first_days(&self.pool))
+    }
+
+    fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>> {
+        Box::pin(crate::overview::postgres::member_counts(&self.pool))
+    }
 }

@@ -66,6 +66,31 @@ impl Insight {
             .collect()
     }
 
+    /// Every group's own day rows in `[from, until)`, by group then bucket.
+    pub(crate) fn group_days(&self, from: i64, until: i64) -> Vec<Rollup> {
+        let mut rows: Vec<Rollup> = self
+            .rollups
+            .iter()
+            .filter(|((_, granularity, bucket, who), _)| *granularity == Granularity::Day && who.is_empty() && *bucket >= from && *bucket < until)
+            .map(|((group, granularity, bucket, _), counts)| Rollup { group: group.clone(), member: None, granularity: *granularity, bucket: *bucket, counts: *counts })
+            .collect();
+        rows.sort_by(|a, b| (a.group.connector.as_str(), a.group.group.as_str(), a.bucket).cmp(&(b.group.connector.as_str(), b.group.group.as_str(), b.bucket)));
+        rows
+    }
+
+    /// Each group's first day bucket with a row of its own, by group.
+    pub(crate) fn first_days(&self) -> Vec<(GroupKey, i64)> {
+        let mut first: BTreeMap<(String, String), (GroupKey, i64)> = BTreeMap::new();
+        for (group, granularity, bucket, who) in self.rollups.keys() {
+            if *granularity != Granularity::Day || !who.is_empty() {
+                continue;
+            }
+            let entry = first.entry((group.connector.as_str().to_owned(), group.group.as_str().to_owned())).or_insert((group.clone(), *bucket));
+            entry.1 = entry.1.min(*bucket);
+        }
+        first.into_values().collect()
+    }
+
     pub(crate) fn member_days(&self, connector: &ConnectorId, member: &MemberId) -> Vec<Rollup> {
         self.rollups
             .iter()

@@ -16,6 +16,10 @@ pub mod assets;
 pub mod auth;
 pub mod layout;
 pub mod ui;
+pub mod overview;
+pub mod group;
+pub mod members;
+pub mod connectors;
 
 pub mod moderation;
 pub mod ops;
@@ -24,7 +28,7 @@ pub mod channels;
 pub mod engagement;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,8 +40,6 @@ use serde::Deserialize;
 use tracing::error;
 
 use crate::http::AppState;
-use auth::Viewer;
-use layout::Page;
 
 /// Cookie holding the chosen page language.
 pub const LANG_COOKIE: &str = "qunzhu_lang";
@@ -47,8 +49,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/{name}", get(assets::serve))
         .route("/lang/{tag}", get(switch_lang))
-        .route("/", get(home))
         .merge(moderation::routes().merge(tasks::routes()).merge(channels::routes()).merge(engagement::routes()))
+        .merge(overview::routes())
+        .merge(group::routes())
+        .merge(members::routes())
+        .merge(connectors::routes())
 }
 
 /// The page language: `?lang=` wins, then the `qunzhu_lang` cookie, then zh-CN.
@@ -109,26 +114,6 @@ pub fn local_path(next: Option<&str>) -> &str {
 /// The request's path and query, for links that come back here.
 pub fn here(parts_uri: &axum::http::Uri) -> String {
     parts_uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
-}
-
-/// `GET /` — the overview (placeholder until the overview page lands).
-async fn home(viewer: Viewer, State(state): State<AppState>) -> Result<maud::Markup, DashError> {
-    let lang = viewer.lang;
-    let groups = state.engine.store().list_groups().await?;
-    let body = html! {
-        div.card {
-            h2 { (lang.pick("群", "Groups")) }
-            @if groups.is_empty() {
-                (ui::empty(lang, "还没有群。连接一个平台，或在沙盒里试试。", "No groups yet. Connect a platform, or try the sandbox."))
-            } @else {
-                div.table-wrap { table {
-                    thead { tr { th { (lang.pick("群", "Group")) } th { (lang.pick("平台", "Connector")) } } }
-                    tbody { @for g in &groups { tr { td { (g.name.as_deref().unwrap_or(g.key.group.as_str())) } td { (g.key.connector) } } } }
-                } }
-            }
-        }
-    };
-    Ok(layout::render(&viewer, "/", Page::new(lang.pick("总览", "Overview"), "/", body)))
 }
 
 /// A dashboard failure: a redirect (to sign in) or an error page.

@@ -4,6 +4,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /api/v1/groups/{c}/{g}/analytics/weekly?weeks=8` | the weekly activity table, oldest week first (the current week last) |
+//! | `GET …/analytics/daily?days=30` | per local day, oldest first: messages, active members (distinct speakers), joins, leaves |
 //! | `GET …/analytics/core-members?days=28` | the 3–7 members who carry the group, by engagement score |
 //! | `GET …/analytics/silent-members?days=14` | members still in the group who posted nothing in the window |
 //! | `GET …/analytics/peak-hours?days=28` | messages by local weekday (Monday first) × hour |
@@ -38,6 +39,7 @@ use super::signups::csv_cell;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/groups/{connector}/{group}/analytics/weekly", get(weekly))
+        .route("/api/v1/groups/{connector}/{group}/analytics/daily", get(daily))
         .route("/api/v1/groups/{connector}/{group}/analytics/core-members", get(core_members))
         .route("/api/v1/groups/{connector}/{group}/analytics/silent-members", get(silent_members))
         .route("/api/v1/groups/{connector}/{group}/analytics/peak-hours", get(peak_hours))
@@ -78,7 +80,7 @@ fn opt<T: ToString>(value: Option<T>) -> String {
 }
 
 /// The group, the group's local today and timezone.
-fn context(state: &AppState, connector: &str, group: &str) -> (GroupKey, NaiveDate, insight::Tz) {
+pub(crate) fn context(state: &AppState, connector: &str, group: &str) -> (GroupKey, NaiveDate, insight::Tz) {
     let key = GroupKey::new(connector, group);
     let tz = state.engine.rulebook().settings_for(&key).timezone();
     let today = state.engine.clock().now().with_timezone(&tz).date_naive();
@@ -137,10 +139,10 @@ async fn weekly(
     Ok(Json(json!({ "group": key.to_string(), "weeks": table })).into_response())
 }
 
-async fn member_days(state: &AppState, key: &GroupKey, today: NaiveDate, days: u32) -> Result<Vec<qunzhu_core::insight::Rollup>, ApiError> {
+/// The group's day rows (its own and its members') of the `days` local days up to `today`.
+pub(crate) async fn member_days(state: &AppState, key: &GroupKey, today: NaiveDate, days: u32) -> Result<Vec<qunzhu_core::insight::Rollup>, qunzhu_core::StoreError> {
     let from = day_bucket(today - Duration::days(i64::from(days) - 1));
-    let rows = state.engine.store().insight_rollups(key, Granularity::Day, from, day_bucket(today) + 1).await?;
-    Ok(rows)
+    state.engine.store().insight_rollups(key, Granularity::Day, from, day_bucket(today) + 1).await
 }
 
 fn engagement_csv(name: &str, rows: &[insight::Engagement]) -> Response {
@@ -197,27 +199,7 @@ async fn silent_members(
     let params = query(params)?;
     let days = window(params.days, 14, "days")?;
     let (key, today, _) = context(&state, &connector, &group);
-    let store = state.engine.store();
-    let all = store.insight_rollups(&key, Granularity::Day, i64::MIN, i64::MAX).await?;
-    let since = day_bucket(today - Duration::days(i64::from(days) - 1));
-    let known: BTreeSet<MemberId> = all.iter().filter_map(|r| r.member.clone()).collect();
-    let spoke: BTreeSet<MemberId> =
-        all.iter().filter(|r| r.bucket >= since && r.counts.messages > 0).filter_map(|r| r.member.clone()).collect();
-    let history = insight::engagement(&all);
-    let mut silent = Vec::new();
-    for member in known.difference(&spoke) {
-        let record = store.member(&key, member).await?;
-        if record.as_ref().is_some_and(|r| r.left_at.is_some()) {
-            continue;
-        }
-        let last_active = history.iter().find(|e| &e.member == member).and_then(|e| e.last_active);
-        silent.push(json!({
-            "member": member,
-            "name": record.as_ref().and_then(|r| r.name.clone()),
-            "joined_at": record.as_ref().and_then(|r| r.joined_at),
-            "last_active": last_active,
-        }));
-    }
+    let silent = silent_list(&state, &key, today, days).await?;
     if wants_csv(&params, &headers) {
         let rows = silent
             .iter()
@@ -231,6 +213,90 @@ async fn silent_members(
         return Ok(csv_response("silent-members", &["member", "name", "joined_at", "last_active"], rows));
     }
     Ok(Json(json!({ "group": key.to_string(), "days": days, "members": silent })).into_response())
+}
+
+/// The group's silent members (the silent-members route and the dashboard's group page):
+/// members on the rollups who have not left and posted nothing in the `days` up to `today`,
+/// as `{member, name, joined_at, last_active}`.
+pub(crate) async fn silent_list(state: &AppState, key: &GroupKey, today: NaiveDate, days: u32) -> Result<Vec<Value>, qunzhu_core::StoreError> {
+    let store = state.engine.store();
+    let all = store.insight_rollups(key, Granularity::Day, i64::MIN, i64::MAX).await?;
+    let since = day_bucket(today - Duration::days(i64::from(days) - 1));
+    let known: BTreeSet<MemberId> = all.iter().filter_map(|r| r.member.clone()).collect();
+    let spoke: BTreeSet<MemberId> =
+        all.iter().filter(|r| r.bucket >= since && r.counts.messages > 0).filter_map(|r| r.member.clone()).collect();
+    let history = insight::engagement(&all);
+    let mut silent = Vec::new();
+    for member in known.difference(&spoke) {
+        let record = store.member(key, member).await?;
+        if record.as_ref().is_some_and(|r| r.left_at.is_some()) {
+            continue;
+        }
+        let last_active = history.iter().find(|e| &e.member == member).and_then(|e| e.last_active);
+        silent.push(json!({
+            "member": member,
+            "name": record.as_ref().and_then(|r| r.name.clone()),
+            "joined_at": record.as_ref().and_then(|r| r.joined_at),
+            "last_active": last_active,
+        }));
+    }
+    Ok(silent)
+}
+
+/// One local day of the daily series.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub(crate) struct DayRow {
+    pub day: NaiveDate,
+    pub messages: i64,
+    /// Distinct members who posted that day.
+    pub active: i64,
+    pub joins: i64,
+    pub leaves: i64,
+}
+
+/// The `days` local days up to `today`, oldest first, from the group's day rows (the daily
+/// route and the dashboard's charts).
+pub(crate) async fn daily_rows(state: &AppState, key: &GroupKey, today: NaiveDate, days: u32) -> Result<Vec<DayRow>, qunzhu_core::StoreError> {
+    let rows = member_days(state, key, today, days).await?;
+    let mut out: Vec<DayRow> = (0..i64::from(days))
+        .rev()
+        .map(|back| DayRow { day: today - Duration::days(back), messages: 0, active: 0, joins: 0, leaves: 0 })
+        .collect();
+    let first = day_bucket(today) - i64::from(days) + 1;
+    for row in rows {
+        let Some(slot) = usize::try_from(row.bucket - first).ok().and_then(|i| out.get_mut(i)) else { continue };
+        match row.member {
+            None => {
+                slot.messages += row.counts.messages;
+                slot.joins += row.counts.joins;
+                slot.leaves += row.counts.leaves;
+            }
+            Some(_) if row.counts.messages > 0 => slot.active += 1,
+            Some(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// `GET …/analytics/daily?days=`
+async fn daily(
+    State(state): State<AppState>,
+    Path((connector, group)): Path<(String, String)>,
+    headers: HeaderMap,
+    params: Result<Query<AnalyticsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    let days = window(params.days, 30, "days")?;
+    let (key, today, _) = context(&state, &connector, &group);
+    let rows = daily_rows(&state, &key, today, days).await?;
+    if wants_csv(&params, &headers) {
+        let csv_rows = rows
+            .iter()
+            .map(|r| vec![r.day.to_string(), r.messages.to_string(), r.active.to_string(), r.joins.to_string(), r.leaves.to_string()])
+            .collect();
+        return Ok(csv_response("daily", &["day", "messages", "active", "joins", "leaves"], csv_rows));
+    }
+    Ok(Json(json!({ "group": key.to_string(), "days": days, "rows": rows })).into_response())
 }
 
 /// `GET …/analytics/peak-hours?days=`

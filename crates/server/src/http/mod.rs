@@ -35,9 +35,9 @@ mod input;
 pub(crate) mod channels;
 mod lotteries;
 pub(crate) mod insight;
-mod members;
+pub(crate) mod members;
 mod moderation;
-mod points;
+pub(crate) mod points;
 mod referrals;
 pub(crate) mod care;
 pub mod sandbox;
@@ -78,6 +78,9 @@ pub struct AppState {
     /// Where invite links point (`<public_url>/i/<code>`): the config's `public_url`, else
     /// the listen address; unset, the request's `Host`.
     pub public_url: Option<Arc<str>>,
+    /// The configured connectors' types by id (`bridge`, `onebot`, `telegram`…), for the
+    /// dashboard's connectors page and platform filter.
+    pub connector_kinds: Arc<Vec<(ConnectorId, &'static str)>>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             stopping: Arc::new(watch::channel(false).0),
             health: Arc::new(Vec::new()),
             public_url: None,
+            connector_kinds: Arc::new(Vec::new()),
         }
     }
 
@@ -107,6 +111,17 @@ impl AppState {
     pub fn with_health(mut self, reports: Vec<(ConnectorId, Arc<dyn HealthReport>)>) -> Self {
         self.health = Arc::new(reports);
         self
+    }
+
+    /// Records the configured connectors' types.
+    pub fn with_connector_kinds(mut self, kinds: Vec<(ConnectorId, &'static str)>) -> Self {
+        self.connector_kinds = Arc::new(kinds);
+        self
+    }
+
+    /// Each live connection's state, as `/healthz` reports it.
+    pub fn connector_health(&self) -> serde_json::Map<String, Value> {
+        self.health.iter().map(|(id, report)| (id.to_string(), report.health())).collect()
     }
 
     /// Tells waiting long polls to answer now (called when shutdown begins).
@@ -245,12 +260,7 @@ pub fn router(state: AppState) -> Router {
 /// `GET /healthz`: the process is up (200, `status: ok`) whatever its platform connections
 /// do; each live connection's state is in `connectors`.
 async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    let connectors: serde_json::Map<String, Value> = state
-        .health
-        .iter()
-        .map(|(id, report)| (id.to_string(), report.health()))
-        .collect();
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "connectors": connectors}))
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "connectors": state.connector_health()}))
 }
 
 async fn not_found() -> ApiError {

@@ -48,16 +48,21 @@ pub async fn member_points(
     let balance = store.points_balance(&connector, &member).await?;
     let cards = store.inventory(&connector, &member, MAKEUP_CARD).await?;
     let ledger = store.points_ledger(&connector, &member, 50).await?;
-    // Points belong to the community; its title is read on the default template's ladder.
-    let level = state
-        .engine
-        .rulebook()
-        .template_settings(qunzhu_engine::rulebook::DEFAULT_TEMPLATE)
-        .and_then(|t| t.settings.levels.level_for(balance.earned).map(|l| l.title.clone()));
+    let level = level_title(&state, balance.earned);
     Ok(Json(json!({
         "connector": connector, "member": member, "balance": balance.balance, "earned": balance.earned,
         "level": level, "makeup_cards": cards, "ledger": ledger,
     })))
+}
+
+/// The level title for points `earned` (the member API and the dashboard's profile page).
+/// Points belong to the community; its title is read on the default template's ladder.
+pub(crate) fn level_title(state: &AppState, earned: i64) -> Option<String> {
+    state
+        .engine
+        .rulebook()
+        .template_settings(qunzhu_engine::rulebook::DEFAULT_TEMPLATE)
+        .and_then(|t| t.settings.levels.level_for(earned).map(|l| l.title.clone()))
 }
 
 #[derive(Debug, Deserialize)]
