@@ -6,65 +6,19 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchBrowser, screenshot, startServer } from "./support.mjs";
 
-const bin = process.env.QUNZHU_BIN ?? join(process.env.CARGO_TARGET_DIR ?? "../../target", "debug", "qunzhu");
-const dataDir = mkdtempSync(join(tmpdir(), "qunzhu-browser-"));
-let server, browser, base, serverLog = "";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(url, deadlineMs) {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    try {
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`qunzhu did not become healthy:\n${serverLog}`);
-}
+let server, browser, base;
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir], {
-    cwd: dataDir,
-    env: { ...process.env, RUST_LOG: "info", NO_COLOR: "1" },
-  });
-  server.stdout.on("data", (d) => (serverLog += d));
-  server.stderr.on("data", (d) => (serverLog += d));
-  await waitForHealth(base, 20_000);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  server = await startServer();
+  base = server.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill("SIGKILL");
-  }
-  rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test("a newcomer joining in the sandbox is welcomed by name with the group and its rules", async () => {
@@ -79,9 +33,7 @@ test("a newcomer joining in the sandbox is welcomed by name with the group and i
   assert.match(text, /禁止广告/, "the default group rules are part of the welcome");
   // The explanation of the decision is on the page too.
   await page.getByText("新成员 小王 入群").first().waitFor();
-  if (process.env.QUNZHU_SCREENSHOTS) {
-    await page.screenshot({ path: join(process.env.QUNZHU_SCREENSHOTS, "sandbox-zh.png"), fullPage: true });
-  }
+  await screenshot(page, "sandbox-zh");
 
   await page.fill("#message", "大家好，我是小王");
   await page.press("#message", "Enter");
@@ -118,9 +70,7 @@ test("an ad posted in the sandbox is deleted and its sender warned by name, with
   const warning = page.locator(".row.bot .bubble", { hasText: "请勿发送" }).filter({ has: page.locator(".mention", { hasText: "@推广号" }) });
   await warning.first().waitFor({ timeout: 10_000 });
   await page.getByText("兼职刷单", { exact: false }).first().waitFor();
-  if (process.env.QUNZHU_SCREENSHOTS) {
-    await page.screenshot({ path: join(process.env.QUNZHU_SCREENSHOTS, "sandbox-ad.png"), fullPage: true });
-  }
+  await screenshot(page, "sandbox-ad");
   await page.close();
 });
 
@@ -134,16 +84,14 @@ test("the sandbox speaks English when asked", async () => {
   await page.locator("#players button", { hasText: "Tom" }).click();
   await page.click("#act-join");
   await page.locator(".row.bot .mention", { hasText: "@Tom" }).first().waitFor({ timeout: 10_000 });
-  if (process.env.QUNZHU_SCREENSHOTS) {
-    await page.screenshot({ path: join(process.env.QUNZHU_SCREENSHOTS, "sandbox-en.png"), fullPage: true });
-  }
+  await screenshot(page, "sandbox-en");
   await page.close();
 });
 
 test("SIGTERM stops the server gracefully", async () => {
-  const exited = new Promise((resolve) => server.once("exit", (code, signal) => resolve({ code, signal })));
-  server.kill("SIGTERM");
+  const exited = new Promise((resolve) => server.process.once("exit", (code, signal) => resolve({ code, signal })));
+  server.process.kill("SIGTERM");
   const { code } = await exited;
-  assert.equal(code, 0, serverLog);
-  assert.match(serverLog, /stopped/);
+  assert.equal(code, 0, server.log());
+  assert.match(server.log(), /stopped/);
 });

@@ -13,6 +13,7 @@ pub mod admin_cli;
 pub mod classify_cli;
 pub mod cli;
 pub mod config;
+pub mod dash;
 pub mod http;
 pub mod moderate_cli;
 pub mod serve;

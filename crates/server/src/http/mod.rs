@@ -257,6 +257,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(insight::routes())
         .merge(care::routes())
         .merge(sandbox::router::<AppState>())
+        .merge(crate::dash::routes())
         .fallback(not_found)
         .with_state(state)
 }
