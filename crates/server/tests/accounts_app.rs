@@ -218,3 +218,162 @@ async fn logins_are_audited_and_five_failures_lock_the_name_for_five_minutes() {
     assert_eq!(kinds.iter().filter(|k| *k == "account.login_limited").count(), 1, "{kinds:?}");
     assert_eq!(kinds.first().map(String::as_str), Some("account.login"), "{kinds:?}");
 }
+
+// --- the pages ---
+
+fn form(fields: &[(&str, &str)]) -> Option<(&'static str, String)> {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    Some(("application/x-www-form-urlencoded", body))
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+fn location(reply: &Reply) -> String {
+    reply.headers.get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_page_leads_to_the_first_run_until_the_owner_exists_and_the_first_run_happens_once() {
+    let app = App::new().await;
+    for page in ["/", "/login", "/settings/accounts"] {
+        let reply = app.get(page, &[]).await;
+        assert!(reply.status.is_redirection(), "{page}: {}", reply.status);
+        assert_eq!(location(&reply), "/setup", "{page}");
+    }
+    let setup = app.get("/setup", &[]).await;
+    assert_eq!(setup.status, StatusCode::OK);
+    assert!(setup.body.contains("创建所有者账号"), "zh-CN by default");
+    assert!(app.get("/setup?lang=en", &[]).await.body.contains("create the owner account"));
+
+    let differ = app.call(Method::POST, "/setup", &[], form(&[("login", "boss"), ("password", "correct horse"), ("password_again", "correct hose")])).await;
+    assert_eq!(differ.status, StatusCode::BAD_REQUEST);
+    assert!(differ.body.contains("两次输入的密码不一样"));
+
+    let created = app
+        .call(Method::POST, "/setup", &[], form(&[("login", "Boss"), ("display_name", "老板"), ("password", "correct horse"), ("password_again", "correct horse")]))
+        .await;
+    assert!(created.status.is_redirection(), "{}: {}", created.status, created.body);
+    assert_eq!(location(&created), "/");
+    let token = created.session_cookie().expect("signed in at once");
+    let set_cookie = created.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=1209600"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "not https: {set_cookie}");
+    let cookie = format!("qunzhu_session={token}");
+    let home = app.get("/", &[("cookie", cookie.as_str())]).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("老板"), "the owner's name in the top bar");
+
+    let again = app.call(Method::POST, "/setup", &[], form(&[("login", "intruder"), ("password", "correct horse"), ("password_again", "correct horse")])).await;
+    assert_eq!(location(&again), "/login", "the first run happens once");
+    assert_eq!(location(&app.get("/setup", &[]).await), "/login");
+    assert_eq!(app.state.engine.store().count_accounts().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn signing_in_goes_back_where_the_user_was_and_signing_out_ends_the_session() {
+    let app = App::new().await;
+    app.auth().create_account("boss", "", "correct horse", Role::Owner, true, "test").await.unwrap();
+    let away = app.get("/settings/tokens", &[]).await;
+    assert_eq!(location(&away), "/login?next=%2Fsettings%2Ftokens");
+    let page = app.get("/login?next=%2Fsettings%2Ftokens", &[]).await;
+    assert!(page.body.contains(r#"value="/settings/tokens""#), "{}", page.body);
+
+    let wrong = app.call(Method::POST, "/login", &[], form(&[("login", "boss"), ("password", "wrong horse"), ("next", "/settings/tokens")])).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("登录名或密码不对"));
+    assert!(wrong.session_cookie().is_none());
+
+    let right = app.call(Method::POST, "/login", &[], form(&[("login", "boss"), ("password", "correct horse"), ("next", "/settings/tokens")])).await;
+    assert_eq!(location(&right), "/settings/tokens");
+    let cookie = format!("qunzhu_session={}", right.session_cookie().unwrap());
+    assert_eq!(app.get("/settings/tokens", &[("cookie", cookie.as_str())]).await.status, StatusCode::OK);
+    let offsite = app.call(Method::POST, "/login", &[], form(&[("login", "boss"), ("password", "correct horse"), ("next", "//evil.example/")])).await;
+    assert_eq!(location(&offsite), "/", "no open redirect");
+
+    let forged = app.call(Method::POST, "/logout", &[("cookie", cookie.as_str())], form(&[])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "logging out needs the CSRF token too");
+    let page = app.get("/", &[("cookie", cookie.as_str())]).await;
+    let csrf = page.body.split("data-csrf=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let out = app.call(Method::POST, "/logout", &[("cookie", cookie.as_str())], form(&[("_csrf", &csrf)])).await;
+    assert_eq!(location(&out), "/login");
+    assert!(out.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().contains("Max-Age=0"));
+    assert!(app.get("/", &[("cookie", cookie.as_str())]).await.status.is_redirection(), "the session is gone");
+    let kinds: Vec<String> = app.state.engine.store().list_audit(None, 10).await.unwrap().into_iter().map(|a| a.entry.kind).collect();
+    assert!(kinds.contains(&"account.logout".to_owned()) && kinds.contains(&"account.login_failed".to_owned()), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn the_sixth_failed_sign_in_gets_a_429_page_and_a_foreign_origin_is_refused() {
+    let app = App::new().await;
+    app.auth().create_account("boss", "", "correct horse", Role::Owner, true, "test").await.unwrap();
+    for _ in 0..5 {
+        let reply = app.call(Method::POST, "/login", &[], form(&[("login", "boss"), ("password", "guess")])).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = app.call(Method::POST, "/login", &[], form(&[("login", "boss"), ("password", "correct horse")])).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.body.contains("5 分钟后再试"), "{}", limited.body);
+
+    let foreign = app
+        .call(Method::POST, "/login", &[("origin", "https://evil.example")], form(&[("login", "other"), ("password", "correct horse")]))
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_owner_manages_accounts_and_tokens_and_a_viewer_gets_a_403_page() {
+    let app = App::new().await;
+    let (cookie, csrf) = app.logged_in("boss", Role::Owner).await;
+    let owner = [("cookie", cookie.as_str())];
+    let page = app.get("/settings/accounts", &owner).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"data-login="boss""#));
+
+    let made = app
+        .call(Method::POST, "/settings/accounts", &owner, form(&[("_csrf", &csrf), ("login", "xiaowang"), ("display_name", "小王"), ("password", "viewer password"), ("role", "viewer")]))
+        .await;
+    assert!(location(&made).starts_with("/settings/accounts?done="), "{}", made.body);
+    let guest = app.state.engine.store().account_by_login("xiaowang").await.unwrap().unwrap();
+    assert_eq!(guest.role, Role::Viewer);
+    let last_owner = app
+        .call(Method::POST, &format!("/settings/accounts/{}", app.state.engine.store().account_by_login("boss").await.unwrap().unwrap().id), &owner, form(&[("_csrf", &csrf), ("disabled", "true")]))
+        .await;
+    assert!(location(&last_owner).starts_with("/settings/accounts?error="), "the last owner stays");
+
+    let viewer_session = app.auth().login("xiaowang", "viewer password", None, None).await.unwrap();
+    let viewer_cookie = format!("qunzhu_session={}", viewer_session.token);
+    let refused = app.get("/settings/accounts", &[("cookie", viewer_cookie.as_str())]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("只能查看"));
+    let home = app.get("/", &[("cookie", viewer_cookie.as_str())]).await;
+    assert!(!home.body.contains("/settings/accounts"), "a viewer's navigation has no settings");
+
+    let disabled = app
+        .call(Method::POST, &format!("/settings/accounts/{}", guest.id), &owner, form(&[("_csrf", &csrf), ("disabled", "true")]))
+        .await;
+    assert!(location(&disabled).contains("done="));
+    assert!(app.get("/", &[("cookie", viewer_cookie.as_str())]).await.status.is_redirection(), "disabling ends the session");
+
+    let token_page = app.call(Method::POST, "/settings/tokens", &owner, form(&[("_csrf", &csrf), ("name", "报表"), ("role", "viewer")])).await;
+    assert_eq!(token_page.status, StatusCode::OK);
+    let token = token_page.body.split("<code>").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(token.starts_with("qz_"), "{token}");
+    let bearer = format!("Bearer {token}");
+    assert_eq!(app.get("/api/v1/tasks", &[("authorization", bearer.as_str())]).await.status, StatusCode::OK);
+    let listed = app.get("/settings/tokens", &owner).await;
+    assert!(listed.body.contains("报表") && !listed.body.contains(&token), "the token is shown once");
+    let id = app.state.engine.store().list_api_tokens().await.unwrap()[0].id;
+    let revoked = app.call(Method::POST, &format!("/settings/tokens/{id}/revoke"), &owner, form(&[("_csrf", &csrf)])).await;
+    assert!(location(&revoked).contains("done="));
+    assert_eq!(app.get("/api/v1/tasks", &[("authorization", bearer.as_str())]).await.status, StatusCode::UNAUTHORIZED);
+}
