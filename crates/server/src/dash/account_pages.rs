@@ -106,8 +106,8 @@ fn setup_form(lang: Locale, error: Option<&str>, login: &str, display_name: &str
             p.muted { (lang.pick("所有者可以管理账号和 API 令牌。这个页面只在还没有任何账号时可用。", "The owner manages accounts and API tokens. This page works only while no account exists.")) }
             (flash_error(error))
             form method="post" action="/setup" {
-                div.field { label for="login" { (lang.pick("登录名", "Login name")) } input #login name="login" required autocomplete="username" value=(login); }
-                div.field { label for="display_name" { (lang.pick("显示名称", "Display name")) } input #display_name name="display_name" value=(display_name); }
+                div.field { label for="login" { (lang.pick("登录名", "Login name")) } input #login type="text" name="login" required autocomplete="username" value=(login); }
+                div.field { label for="display_name" { (lang.pick("显示名称", "Display name")) } input #display_name type="text" name="display_name" value=(display_name); }
                 div.field { label for="password" { (lang.pick("密码（至少 8 个字符）", "Password (8 characters or more)")) } input #password type="password" name="password" required autocomplete="new-password"; }
                 div.field { label for="password_again" { (lang.pick("再输一次密码", "Password again")) } input #password_again type="password" name="password_again" required autocomplete="new-password"; }
                 button.primary type="submit" { (lang.pick("创建并登录", "Create and sign in")) }
@@ -166,7 +166,7 @@ fn login_form(lang: Locale, error: Option<&str>, login: &str, next: &str) -> Mar
             (flash_error(error))
             form method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
-                div.field { label for="login" { (lang.pick("登录名", "Login name")) } input #login name="login" required autocomplete="username" value=(login); }
+                div.field { label for="login" { (lang.pick("登录名", "Login name")) } input #login type="text" name="login" required autocomplete="username" value=(login); }
                 div.field { label for="password" { (lang.pick("密码", "Password")) } input #password type="password" name="password" required autocomplete="current-password"; }
                 button.primary type="submit" { (lang.pick("登录", "Sign in")) }
             }
@@ -299,8 +299,8 @@ async fn accounts_page(viewer: Viewer, State(state): State<AppState>, Query(quer
             form method="post" action="/settings/accounts" {
                 input type="hidden" name="_csrf" value=(viewer.csrf);
                 div.form-row {
-                    div.field { label for="login" { (lang.pick("登录名", "Login name")) } input #login name="login" required; }
-                    div.field { label for="display_name" { (lang.pick("显示名称", "Display name")) } input #display_name name="display_name"; }
+                    div.field { label for="login" { (lang.pick("登录名", "Login name")) } input #login type="text" name="login" required; }
+                    div.field { label for="display_name" { (lang.pick("显示名称", "Display name")) } input #display_name type="text" name="display_name"; }
                     div.field { label for="password" { (lang.pick("初始密码", "Initial password")) } input #password type="password" name="password" required autocomplete="new-password"; }
                     div.field { label for="role" { (lang.pick("角色", "Role")) } (role_select(lang, "role", Role::Operator)) }
                     button.primary type="submit" { (lang.pick("创建", "Create")) }
@@ -401,7 +401,7 @@ fn tokens_body(viewer: &Viewer, tokens: &[qunzhu_core::accounts::ApiToken], made
             h2 { (lang.pick("新建令牌", "New token")) }
             form.form-row method="post" action="/settings/tokens" {
                 input type="hidden" name="_csrf" value=(viewer.csrf);
-                div.field { label for="name" { (lang.pick("用途", "What uses it")) } input #name name="name" required; }
+                div.field { label for="name" { (lang.pick("用途", "What uses it")) } input #name type="text" name="name" required; }
                 div.field { label for="role" { (lang.pick("角色", "Role")) } (role_select(lang, "role", Role::Viewer)) }
                 button.primary type="submit" { (lang.pick("创建", "Create")) }
             }
