@@ -93,10 +93,17 @@ export function launchBrowser() {
   });
 }
 
-/// Signs `page` in to the dashboard as the owner (creating the owner on first run).
-/// Until accounts exist in the product this is a no-op; the accounts work fills it in.
+/// Signs `page` in to the dashboard (creating the owner on the first-run page when no
+/// account exists yet) and waits for the page it lands on.
 export async function signIn(page, server, { name = "owner", password = "correct horse battery" } = {}) {
-  void page; void server; void name; void password;
+  await page.goto(`${server.base}/login`);
+  await page.fill("#login", name);
+  await page.fill("#password", password);
+  if (new URL(page.url()).pathname === "/setup") await page.fill("#password_again", password);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname !== "/login" && url.pathname !== "/setup"),
+    page.click("button[type=submit]"),
+  ]);
 }
 
 /// Saves a full-page screenshot as a test artifact (tests/browser/artifacts/<name>.png).

@@ -18,10 +18,12 @@
 //! - [`signup`], [`lottery`] — sign-up lists (接龙) and lotteries (抽奖), with their writes.
 //! - [`growth`] — referrals (裂变), invite codes, campaigns, milestones and custom counters.
 //! - [`gate`] — the newcomer gate (入群验证) where platforms have no join requests.
+//! - [`accounts`] — dashboard accounts, sessions and API tokens (hashes only).
 //! - [`memory`] — an in-memory [`Store`] for unit tests and benchmarks.
 //!
 //! This crate does no I/O and depends only on serde, chrono and thiserror.
 
+pub mod accounts;
 pub mod action;
 pub mod admission;
 pub mod audit;

@@ -1,6 +1,7 @@
 //! An in-memory [`Store`]: the reference semantics of the store contract, used by unit tests
 //! and the in-memory benchmark. Nothing survives the process.
 
+mod accounts;
 mod admission;
 mod gate;
 mod care;
@@ -79,6 +80,7 @@ struct State {
     task_assignments: HashMap<TaskId, crate::task::TaskAssignment>,
     /// The last life stage per group.
     life_stages: BTreeMap<GroupKey, crate::life_stage::StageRecord>,
+    accounts: accounts::Accounts,
 }
 
 impl State {
@@ -1425,5 +1427,119 @@ impl Store for MemoryStore {
             counts.entry(key).or_insert_with(|| (member.group.clone(), 0)).1 += 1;
         }
         ready(Ok(counts.into_values().collect()))
+    }
+
+    // --- accounts ---
+
+    fn count_accounts(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        ready(Ok(self.state().accounts.count()))
+    }
+
+    fn create_account<'a>(
+        &'a self,
+        account: &'a crate::accounts::NewAccount,
+        first: bool,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<crate::accounts::Account>> {
+        let mut state = self.state();
+        let created = state.accounts.create(account, first);
+        if created.is_ok() {
+            state.push_audit(audit.clone());
+        }
+        ready(created)
+    }
+
+    fn account(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<crate::accounts::Account>>> {
+        ready(Ok(self.state().accounts.get(id)))
+    }
+
+    fn account_by_login<'a>(&'a self, login: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::accounts::Account>>> {
+        ready(Ok(self.state().accounts.by_login(login)))
+    }
+
+    fn list_accounts(&self) -> BoxFuture<'_, StoreResult<Vec<crate::accounts::Account>>> {
+        ready(Ok(self.state().accounts.list()))
+    }
+
+    fn update_account<'a>(
+        &'a self,
+        id: i64,
+        change: &'a crate::accounts::AccountChange,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<crate::accounts::Account>> {
+        let mut state = self.state();
+        let updated = state.accounts.update(id, change);
+        if updated.is_ok() {
+            state.push_audit(audit.clone());
+        }
+        ready(updated)
+    }
+
+    fn create_session<'a>(&'a self, session: &'a crate::accounts::Session, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        let mut state = self.state();
+        state.accounts.create_session(session);
+        state.push_audit(audit.clone());
+        ready(Ok(()))
+    }
+
+    fn session<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<Option<(crate::accounts::Session, crate::accounts::Account)>>> {
+        ready(Ok(self.state().accounts.session(token_hash, now)))
+    }
+
+    fn touch_session<'a>(&'a self, token_hash: &'a str, seen: DateTime<Utc>, expires_at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().accounts.touch_session(token_hash, seen, expires_at);
+        ready(Ok(()))
+    }
+
+    fn delete_session<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(Ok(self.state().accounts.delete_session(token_hash)))
+    }
+
+    fn delete_expired_sessions(&self, now: DateTime<Utc>) -> BoxFuture<'_, StoreResult<u64>> {
+        ready(Ok(self.state().accounts.delete_expired(now)))
+    }
+
+    fn create_api_token<'a>(
+        &'a self,
+        token: &'a crate::accounts::NewApiToken,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<crate::accounts::ApiToken>> {
+        let mut state = self.state();
+        let created = state.accounts.create_token(token);
+        if created.is_ok() {
+            state.push_audit(audit.clone());
+        }
+        ready(created)
+    }
+
+    fn api_token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::accounts::ApiToken>>> {
+        ready(Ok(self.state().accounts.token(token_hash)))
+    }
+
+    fn list_api_tokens(&self) -> BoxFuture<'_, StoreResult<Vec<crate::accounts::ApiToken>>> {
+        ready(Ok(self.state().accounts.tokens()))
+    }
+
+    fn revoke_api_token<'a>(&'a self, id: i64, at: DateTime<Utc>, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        let revoked = state.accounts.revoke_token(id, at);
+        if revoked {
+            state.push_audit(audit.clone());
+        }
+        ready(Ok(revoked))
+    }
+
+    fn touch_api_token(&self, id: i64, at: DateTime<Utc>) -> BoxFuture<'_, StoreResult<()>> {
+        self.state().accounts.touch_token(id, at);
+        ready(Ok(()))
+    }
+
+    fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().push_audit(entry.clone());
+        ready(Ok(()))
     }
 }

@@ -832,4 +832,83 @@ pub trait Store: Send + Sync + 'static {
     /// Members in each group now (records without `left_at`; what [`Store::count_members`]
     /// counts for one group), by group; groups with none are left out.
     fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>>;
+
+    // --- accounts ---
+    // Dashboard accounts, their sessions and API tokens (`crate::accounts`). Every change an
+    // operator makes is written with its audit row in one transaction.
+
+    /// How many accounts exist (disabled ones included).
+    fn count_accounts(&self) -> BoxFuture<'_, StoreResult<u64>>;
+
+    /// Creates an account with its audit row. [`StoreError::Conflict`] when the login is
+    /// taken, and, with `first` (the first-run page), when any account exists already: of two
+    /// racing first runs, one wins.
+    fn create_account<'a>(
+        &'a self,
+        account: &'a crate::accounts::NewAccount,
+        first: bool,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<crate::accounts::Account>>;
+
+    fn account(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<crate::accounts::Account>>>;
+
+    /// The account with exactly this login.
+    fn account_by_login<'a>(&'a self, login: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::accounts::Account>>>;
+
+    /// Every account, by id.
+    fn list_accounts(&self) -> BoxFuture<'_, StoreResult<Vec<crate::accounts::Account>>>;
+
+    /// Changes an account with its audit row, in one transaction. Disabling it or setting its
+    /// password deletes its sessions. [`StoreError::NotFound`] for an unknown id;
+    /// [`StoreError::Conflict`] (and no change) when no enabled owner would be left.
+    fn update_account<'a>(
+        &'a self,
+        id: i64,
+        change: &'a crate::accounts::AccountChange,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<crate::accounts::Account>>;
+
+    /// Stores a new session (a login) with its audit row.
+    fn create_session<'a>(&'a self, session: &'a crate::accounts::Session, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// The session with this token hash and its account, when the session has not expired
+    /// at `now` and the account is enabled.
+    fn session<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<Option<(crate::accounts::Session, crate::accounts::Account)>>>;
+
+    /// Moves a session's last-seen time and expiry forward (sliding expiry).
+    fn touch_session<'a>(&'a self, token_hash: &'a str, seen: DateTime<Utc>, expires_at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Deletes a session (a logout); whether there was one.
+    fn delete_session<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Deletes the sessions expired at `now`; how many there were.
+    fn delete_expired_sessions(&self, now: DateTime<Utc>) -> BoxFuture<'_, StoreResult<u64>>;
+
+    /// Stores a new API token with its audit row. [`StoreError::Conflict`] when a token not
+    /// revoked has the same name.
+    fn create_api_token<'a>(
+        &'a self,
+        token: &'a crate::accounts::NewApiToken,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<crate::accounts::ApiToken>>;
+
+    /// The token with this hash, unless it was revoked.
+    fn api_token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<crate::accounts::ApiToken>>>;
+
+    /// Every API token (revoked ones included), by id.
+    fn list_api_tokens(&self) -> BoxFuture<'_, StoreResult<Vec<crate::accounts::ApiToken>>>;
+
+    /// Revokes a token with its audit row; `false` (and no audit row) when there is no such
+    /// token or it was revoked already.
+    fn revoke_api_token<'a>(&'a self, id: i64, at: DateTime<Utc>, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Records that a token was used at `at`.
+    fn touch_api_token(&self, id: i64, at: DateTime<Utc>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Writes one audit row on its own (a refused login: nothing else changes).
+    fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
 }

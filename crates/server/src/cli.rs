@@ -54,6 +54,9 @@ pub enum Command {
     Rollup(RollupArgs),
     /// Sentiment (negative/neutral/positive) and question detection for chat messages
     Classify(crate::classify_cli::ClassifyArgs),
+    /// Dashboard accounts and API tokens: create, list, passwd, disable, token create/revoke
+    #[command(subcommand)]
+    Admin(crate::admin_cli::AdminCommand),
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +224,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(rollup(args))
         }
         Command::Classify(args) => crate::classify_cli::run(&args),
+        Command::Admin(command) => {
+            init_logging("warn");
+            runtime()?.block_on(crate::admin_cli::run(command))
+        }
     }
 }
 

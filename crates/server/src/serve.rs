@@ -259,9 +259,11 @@ pub async fn run(
         (None, Ok(address)) => state = state.with_public_url(&format!("http://{address}")),
         (None, Err(_)) => {}
     }
-    let app = app_routes
-        .into_iter()
-        .fold(http::router(state.clone()), axum::Router::merge);
+    let app = http::protect(
+        state.clone(),
+        app_routes.into_iter().fold(http::routes(state.clone()), axum::Router::merge),
+    );
+    warn_when_open(&state, &listener).await;
     match listener.local_addr() {
         Ok(address) => info!(
             %address,
@@ -276,7 +278,7 @@ pub async fn run(
     let closing_wecoms = wecoms.clone();
     #[cfg(feature = "matrix")]
     let closing_matrices = matrices.clone();
-    let served = axum::serve(listener, app)
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             info!("shutting down: finishing requests in flight");
@@ -316,6 +318,20 @@ pub async fn run(
     store.close().await;
     info!("stopped; undelivered actions stay in the outbox for the next start");
     served.context("the HTTP server failed")
+}
+
+/// Without accounts the operator API is open (the first-run page creates the owner): fine on
+/// loopback, worth a warning anywhere else.
+async fn warn_when_open(state: &AppState, listener: &TcpListener) {
+    let Ok(address) = listener.local_addr() else { return };
+    match state.auth.accounts_exist().await {
+        Ok(false) if !address.ip().is_loopback() => warn!(
+            %address,
+            "no dashboard account exists yet, so the operator API is open to anyone who can reach {address}; create the owner at /setup or with `qunzhu admin create NAME`"
+        ),
+        Ok(_) => {}
+        Err(error) => warn!(%error, "could not check for dashboard accounts"),
+    }
 }
 
 /// Submits connection events to the engine, in order; once `done`, submits what is queued

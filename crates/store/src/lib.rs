@@ -14,6 +14,7 @@
 //! - `growth` — referrals, invite codes, campaigns, milestones and custom counters (migration
 //!   `0010`), the same way.
 //! - `membership` — member counts and, as membership grows, its tables, the same way.
+//! - `accounts` — dashboard accounts, sessions and API tokens (migration `0019`), the same way.
 //! - `common` — codecs and the state transitions both backends share with the reference
 //!   `MemoryStore`, so neither can drift from it.
 //! - [`OpenError`] — why a store could not be opened, worded for the operator.
@@ -47,6 +48,7 @@ mod tasks;
 mod life_stage;
 mod digest;
 mod overview;
+mod accounts;
 pub mod postgres;
 pub mod sqlite;
 

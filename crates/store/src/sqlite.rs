@@ -1724,4 +1724,92 @@ impl Store for SqliteStore {
     fn member_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(GroupKey, u32)>>> {
         Box::pin(crate::overview::sqlite::member_counts(&self.pool))
     }
+
+    // --- accounts ---
+
+    fn count_accounts(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(crate::accounts::sqlite::count(&self.pool))
+    }
+
+    fn create_account<'a>(
+        &'a self,
+        account: &'a qunzhu_core::accounts::NewAccount,
+        first: bool,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<qunzhu_core::accounts::Account>> {
+        Box::pin(async move { crate::accounts::sqlite::create(self.write().await?, account, first, audit).await })
+    }
+
+    fn account(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<qunzhu_core::accounts::Account>>> {
+        Box::pin(crate::accounts::sqlite::get(&self.pool, id))
+    }
+
+    fn account_by_login<'a>(&'a self, login: &'a str) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::accounts::Account>>> {
+        Box::pin(crate::accounts::sqlite::by_login(&self.pool, login))
+    }
+
+    fn list_accounts(&self) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::accounts::Account>>> {
+        Box::pin(crate::accounts::sqlite::list(&self.pool))
+    }
+
+    fn update_account<'a>(
+        &'a self,
+        id: i64,
+        change: &'a qunzhu_core::accounts::AccountChange,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<qunzhu_core::accounts::Account>> {
+        Box::pin(async move { crate::accounts::sqlite::update(self.write().await?, id, change, audit).await })
+    }
+
+    fn create_session<'a>(&'a self, session: &'a qunzhu_core::accounts::Session, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move { crate::accounts::sqlite::create_session(self.write().await?, session, audit).await })
+    }
+
+    fn session<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<Option<(qunzhu_core::accounts::Session, qunzhu_core::accounts::Account)>>> {
+        Box::pin(crate::accounts::sqlite::session(&self.pool, token_hash, now))
+    }
+
+    fn touch_session<'a>(&'a self, token_hash: &'a str, seen: DateTime<Utc>, expires_at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::accounts::sqlite::touch_session(&self.pool, token_hash, seen, expires_at))
+    }
+
+    fn delete_session<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::accounts::sqlite::delete_session(&self.pool, token_hash))
+    }
+
+    fn delete_expired_sessions(&self, now: DateTime<Utc>) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(crate::accounts::sqlite::delete_expired(&self.pool, now))
+    }
+
+    fn create_api_token<'a>(
+        &'a self,
+        token: &'a qunzhu_core::accounts::NewApiToken,
+        audit: &'a NewAuditEntry,
+    ) -> BoxFuture<'a, StoreResult<qunzhu_core::accounts::ApiToken>> {
+        Box::pin(async move { crate::accounts::sqlite::create_token(self.write().await?, token, audit).await })
+    }
+
+    fn api_token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<qunzhu_core::accounts::ApiToken>>> {
+        Box::pin(crate::accounts::sqlite::token(&self.pool, token_hash))
+    }
+
+    fn list_api_tokens(&self) -> BoxFuture<'_, StoreResult<Vec<qunzhu_core::accounts::ApiToken>>> {
+        Box::pin(crate::accounts::sqlite::tokens(&self.pool))
+    }
+
+    fn revoke_api_token<'a>(&'a self, id: i64, at: DateTime<Utc>, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move { crate::accounts::sqlite::revoke_token(self.write().await?, id, at, audit).await })
+    }
+
+    fn touch_api_token(&self, id: i64, at: DateTime<Utc>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(crate::accounts::sqlite::touch_token(&self.pool, id, at))
+    }
+
+    fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move { crate::accounts::sqlite::append_audit(self.write().await?, entry).await })
+    }
 }

@@ -1,14 +1,19 @@
 //! Who is looking at the dashboard: the [`Viewer`] extractor and staff roles.
 //!
-//! PLACEHOLDER (skeleton): every request is treated as the owner. The accounts work replaces
-//! the body of the extractor with sessions (cookie `qunzhu_session`), CSRF tokens and the
-//! first-run setup, keeping this signature so pages keep compiling.
+//! The `http::access` layer recognises the session cookie (`qunzhu_session`) and puts the
+//! [`Principal`] into the request; the extractor turns it into a [`Viewer`]. Without a
+//! session a page redirects to `/login?next=…`, or to `/setup` while no account exists (the
+//! first run). CSRF is checked by the layer, before any handler runs. The sign-in, first-run
+//! and settings pages are in `dash::account_pages`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use qunzhu_core::accounts::Role;
 use qunzhu_engine::Locale;
 
-use super::{DashError, request_lang};
+use super::layout::urlencode;
+use super::{DashError, here, request_lang};
+use crate::accounts::{Principal, SESSION_COOKIE};
 use crate::http::AppState;
 
 /// A dashboard user's role. Ordered: each role can do what the ones before it can.
@@ -20,6 +25,26 @@ pub enum StaffRole {
     Operator,
     /// Also manages accounts and API tokens.
     Owner,
+}
+
+impl From<Role> for StaffRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => Self::Viewer,
+            Role::Operator => Self::Operator,
+            Role::Owner => Self::Owner,
+        }
+    }
+}
+
+impl From<StaffRole> for Role {
+    fn from(role: StaffRole) -> Self {
+        match role {
+            StaffRole::Viewer => Self::Viewer,
+            StaffRole::Operator => Self::Operator,
+            StaffRole::Owner => Self::Owner,
+        }
+    }
 }
 
 impl StaffRole {
@@ -61,7 +86,21 @@ impl Viewer {
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = DashError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Viewer { name: "owner".into(), role: StaffRole::Owner, csrf: String::new(), lang: request_lang(parts) })
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = request_lang(parts);
+        let mut principal = parts.extensions.get::<Principal>().cloned();
+        if principal.is_none()
+            && let Some(token) = super::cookie(parts, SESSION_COOKIE).filter(|t| !t.is_empty())
+        {
+            // Routers without the access layer (unit tests of pages) still see sessions.
+            principal = state.auth.session_principal(&token).await?;
+        }
+        match principal {
+            Some(Principal { account: Some(account), role, csrf, .. }) => {
+                Ok(Viewer { name: account.display_name, role: role.into(), csrf: csrf.unwrap_or_default(), lang })
+            }
+            _ if !state.auth.accounts_exist().await? => Err(DashError::Redirect("/setup".to_owned())),
+            _ => Err(DashError::Redirect(format!("/login?next={}", urlencode(&here(&parts.uri))))),
+        }
     }
 }

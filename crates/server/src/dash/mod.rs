@@ -8,10 +8,13 @@
 //! - [`layout`] — the shell: navigation, top bar, language switch; [`layout::Page`].
 //! - [`auth`] — [`auth::Viewer`] (who is looking, their role, CSRF token, language).
 //! - [`ui`] — shared pieces: times, badges, paging, sparklines, API buttons.
+//! - [`account_pages`] — `/setup` (first run), `/login`, `/logout`, `/settings/accounts`,
+//!   `/settings/tokens`.
 //! - [`assets`] — `/assets/…` (dash.css, dash.js, htmx, ECharts).
 //!
 //! Each page family lives in its own module with a `routes()` merged below.
 
+pub mod account_pages;
 pub mod assets;
 pub mod auth;
 pub mod layout;
@@ -54,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(group::routes())
         .merge(members::routes())
         .merge(connectors::routes())
+        .merge(account_pages::routes())
 }
 
 /// The page language: `?lang=` wins, then the `qunzhu_lang` cookie, then zh-CN.

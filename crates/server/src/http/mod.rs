@@ -19,11 +19,15 @@
 //! - `gate` — `/api/v1/groups/{connector}/{group}/gate…` (the newcomer gate, 入群验证).
 //! - [`telegram`] — `/api/v1/telegram/{connector}/invite-links` (named invite links per channel).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
+//! - [`access`] — the one layer in front of every route: API tokens, session cookies, roles,
+//!   CSRF (see its docs for what is public).
+//! - [`openapi`] — `GET /api/openapi.json`: every `/api/v1` route and the error codes.
 //! - [`error`] — [`ApiError`]: stable snake_case codes; internals logged, never sent.
 //!
 //! [`router`] takes an [`AppState`] and returns a plain `axum::Router`, so tests drive it
 //! with `tower::ServiceExt::oneshot` and no socket.
 
+pub mod access;
 mod admission;
 pub mod admin;
 pub mod bridge;
@@ -33,6 +37,7 @@ mod gate;
 pub mod error;
 mod input;
 pub(crate) mod channels;
+pub mod openapi;
 mod lotteries;
 pub(crate) mod insight;
 pub(crate) mod members;
@@ -81,6 +86,8 @@ pub struct AppState {
     /// The configured connectors' types by id (`bridge`, `onebot`, `telegram`…), for the
     /// dashboard's connectors page and platform filter.
     pub connector_kinds: Arc<Vec<(ConnectorId, &'static str)>>,
+    /// Dashboard accounts, sessions, API tokens and the login limit.
+    pub auth: Arc<crate::accounts::Auth>,
 }
 
 impl AppState {
@@ -90,7 +97,9 @@ impl AppState {
         sandbox: Arc<SandboxConnector>,
     ) -> Self {
         let bridges = bridges.into_iter().map(|b| (b.connector_id(), b)).collect();
+        let auth = Arc::new(crate::accounts::Auth::new(engine.store().clone(), engine.clock().clone()));
         Self {
+            auth,
             engine,
             bridges: Arc::new(bridges),
             sandbox,
@@ -143,8 +152,19 @@ impl FromRef<AppState> for sandbox::SandboxState {
 /// Largest content-library request: a 2 MiB inline image, base64-encoded, with room to spare.
 const CONTENT_BODY_BYTES: usize = 3 * 1024 * 1024;
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, behind the [`access`] layer.
 pub fn router(state: AppState) -> Router {
+    protect(state.clone(), routes(state))
+}
+
+/// Puts `app` (the routes of [`routes`] plus any merged later, e.g. connectors' webhooks)
+/// behind the [`access`] layer.
+pub fn protect(state: AppState, app: Router) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(state, access::guard))
+}
+
+/// Every route, without the [`access`] layer (see [`router`]).
+pub fn routes(state: AppState) -> Router {
     let bridge_routes = Router::new()
         .route("/api/v1/bridge/{id}/events", post(bridge::post_events))
         .route("/api/v1/bridge/{id}/actions", get(bridge::get_actions))
@@ -231,6 +251,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/lotteries/{id}/verify", get(lotteries::verify));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi::openapi))
         .merge(bridge_routes)
         .merge(admin_routes)
         .merge(moderation_routes)
