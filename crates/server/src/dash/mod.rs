@@ -15,6 +15,7 @@
 pub mod assets;
 pub mod auth;
 pub mod layout;
+pub mod rulebook;
 pub mod ui;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{name}", get(assets::serve))
         .route("/lang/{tag}", get(switch_lang))
         .route("/", get(home))
+        .merge(rulebook::routes())
 }
 
 /// The page language: `?lang=` wins, then the `qunzhu_lang` cookie, then zh-CN.
