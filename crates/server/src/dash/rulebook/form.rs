@@ -60,11 +60,16 @@ fn choices(root: &Value, schema: &Value) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     for variant in variants {
         let variant = resolve(root, variant);
-        let value = variant.get("const").and_then(Value::as_str).or_else(|| {
-            variant.get("enum").and_then(Value::as_array).filter(|e| e.len() == 1).and_then(|e| e[0].as_str())
-        })?;
         let description = variant.get("description").and_then(Value::as_str).unwrap_or("").to_owned();
-        out.push((value.to_owned(), description));
+        if let Some(value) = variant.get("const").and_then(Value::as_str) {
+            out.push((value.to_owned(), description));
+        } else {
+            // `enum` of several values (the variants without their own doc comment).
+            let values = variant.get("enum").and_then(Value::as_array)?;
+            for value in values {
+                out.push((value.as_str()?.to_owned(), description.clone()));
+            }
+        }
     }
     Some(out)
 }
@@ -126,6 +131,9 @@ impl At {
     }
 }
 
+/// The rules operators change most come first; the others follow in schema order.
+const SECTION_ORDER: &[&str] = &["description", "rules_text", "timezone", "welcome", "moderation", "auto_reply", "check_in", "points", "levels"];
+
 /// The fields of a template's settings (`value`), under `key` (e.g. `["templates", "vip"]`):
 /// top-level plain settings first, then one card per rule.
 pub fn template_form(cx: &FormCx<'_>, value: &Value, key: &[String]) -> Markup {
@@ -136,7 +144,9 @@ pub fn template_form(cx: &FormCx<'_>, value: &Value, key: &[String]) -> Markup {
     let at = At { key: key.to_vec(), pattern: Vec::new(), sub: None };
     let mut plain = Vec::new();
     let mut sections = Vec::new();
-    for (name, own) in properties {
+    let mut ordered: Vec<(&String, &Value)> = properties.iter().collect();
+    ordered.sort_by_key(|(name, _)| SECTION_ORDER.iter().position(|s| *s == name.as_str()).unwrap_or(SECTION_ORDER.len()));
+    for (name, own) in ordered {
         let resolved = resolve(cx.root, own);
         if resolved.get("properties").is_some() { sections.push((name, own, resolved)) } else { plain.push((name, own, resolved)) }
     }
@@ -177,8 +187,11 @@ fn object_fields(cx: &FormCx<'_>, at: &At, schema: &Value, value: &Value) -> Mar
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
         return html! {};
     };
+    // `enabled` first: whether the rest matters at all.
+    let mut ordered: Vec<(&String, &Value)> = properties.iter().collect();
+    ordered.sort_by_key(|(name, _)| name.as_str() != "enabled");
     html! {
-        @for (name, own) in properties {
+        @for (name, own) in ordered {
             @let resolved = resolve(cx.root, own);
             @let inner = value.get(name.as_str()).unwrap_or(&Value::Null);
             @if resolved.get("properties").is_some() {
