@@ -125,6 +125,42 @@ test("rolling back to the previous version brings the old welcome back", async (
   await page.close();
 });
 
+test("a level row and a FAQ entry added on the form are saved, and the new entry answers in the sandbox", async () => {
+  const page = await context.newPage();
+  const problems = watchPage(page, server);
+  await signIn(page, server);
+  await page.goto(`${server.base}/rulebook/templates/default`);
+  const ladder = page.locator('[data-field="templates.default.levels.ladder"]');
+  await ladder.locator("button.add-row").click();
+  const row = ladder.locator(".row-item").last();
+  await row.locator('[data-sub=\'["min_points"]\']').fill("5000");
+  await row.locator('[data-sub=\'["title"]\']').fill("传奇");
+
+  const entries = page.locator('[data-field="templates.default.auto_reply.entries"]');
+  await entries.locator(".new-entry-id").fill("hours");
+  await entries.locator("button.add-entry").click();
+  const entry = "templates.default.auto_reply.entries.hours";
+  await page.fill(`textarea[data-path="${entry}.answer"]`, "{name} 我们每天 9:00–21:00 营业");
+  await page.fill(`textarea[data-path="${entry}.triggers.contains"]`, "营业时间");
+  await Promise.all([page.waitForEvent("load"), page.click(".save-bar button[type=submit]")]);
+
+  const book = (await (await fetch(`${server.base}/api/v1/rulebook`)).json()).rulebook;
+  const settings = book.templates.default;
+  assert.deepEqual(settings.levels.ladder.at(-1), { min_points: 5000, title: "传奇" });
+  assert.equal(settings.levels.ladder.length, 5);
+  assert.deepEqual(settings.auto_reply.entries.hours.triggers.contains, ["营业时间"]);
+  assert.ok(settings.auto_reply.entries.returns, "the other entries are kept");
+  await page.locator(`textarea[data-path="${entry}.answer"]`).waitFor();
+
+  await page.goto(`${server.base}/sandbox`);
+  await joinInSandbox(page, "阿花");
+  await page.fill("#message", "请问营业时间是几点？");
+  await page.press("#message", "Enter");
+  await page.locator(".row.bot .bubble", { hasText: "9:00–21:00 营业" }).first().waitFor({ timeout: 15_000 });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("the template page works on a phone without sideways scrolling", async () => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
   const page = await phone.newPage();
