@@ -161,6 +161,26 @@ test("a level row and a FAQ entry added on the form are saved, and the new entry
   await page.close();
 });
 
+test("a group is bound to a template with its own override from its page", async () => {
+  const page = await context.newPage();
+  const problems = watchPage(page, server);
+  await signIn(page, server);
+  await page.goto(`${server.base}/rulebook`);
+  await page.fill("#bindings input[name=group]", "qq/123456");
+  await Promise.all([page.waitForURL("**/rulebook/groups/qq/123456"), page.click("#bindings button[type=submit]")]);
+  const toml = page.locator("form[data-toml-api] textarea");
+  await toml.fill('template = "default"\n\n[overrides]\nrules_text = "只聊咖啡，不发广告"\n');
+  await Promise.all([page.waitForEvent("load"), page.click("form[data-toml-api] button[type=submit]")]);
+  assert.match(await toml.inputValue(), /只聊咖啡，不发广告/);
+  await screenshot(page, "rulebook-group");
+  const book = (await (await fetch(`${server.base}/api/v1/rulebook`)).json()).rulebook;
+  assert.equal(book.groups["qq/123456"].overrides.rules_text, "只聊咖啡，不发广告");
+  await page.goto(`${server.base}/rulebook`);
+  await page.locator("#bindings a", { hasText: "qq/123456" }).waitFor();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("the template page works on a phone without sideways scrolling", async () => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
   const page = await phone.newPage();
