@@ -280,8 +280,23 @@ impl Engine {
     /// # Errors
     /// Every validation problem at once, or a store failure/conflict.
     pub async fn save_rulebook(&self, rulebook: Rulebook, author: &str, note: &str) -> Result<Arc<CompiledRulebook>, RulebookError> {
+        self.save_rulebook_over(None, rulebook, author, note).await
+    }
+
+    /// Like [`Engine::save_rulebook`], but only while the rulebook in force is still
+    /// `base_version` (the one the author edited), when given: an optimistic check, so two
+    /// operators editing at once cannot silently undo each other.
+    ///
+    /// # Errors
+    /// As `save_rulebook`; a [`StoreError::Conflict`] when the rulebook moved on.
+    pub async fn save_rulebook_over(&self, base_version: Option<i64>, rulebook: Rulebook, author: &str, note: &str) -> Result<Arc<CompiledRulebook>, RulebookError> {
         let _edit = self.rulebook_edit.lock().await;
         let current = self.core.rulebook();
+        if let Some(base) = base_version
+            && base != current.version
+        {
+            return Err(RulebookError::Store(StoreError::Conflict(format!("the rulebook is at version {}, not {base}", current.version))));
+        }
         let saved = versions::save(self.core.store.as_ref(), &current, rulebook, author, note, self.core.clock.now()).await?;
         self.core.set_rulebook(saved);
         Ok(self.core.rulebook())

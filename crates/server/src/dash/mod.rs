@@ -18,6 +18,7 @@ pub mod account_pages;
 pub mod assets;
 pub mod auth;
 pub mod layout;
+pub mod rulebook;
 pub mod ui;
 pub mod overview;
 pub mod group;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(connectors::routes())
         .merge(account_pages::routes())
+        .merge(rulebook::routes())
 }
 
 /// The page language: `?lang=` wins, then the `qunzhu_lang` cookie, then zh-CN.

@@ -221,9 +221,12 @@ pub struct SaveQuery {
     author: Option<String>,
     /// Why.
     note: Option<String>,
+    /// The version the author edited: the save is refused (409 `conflict`) if the rulebook
+    /// moved on since. Optional.
+    base_version: Option<i64>,
 }
 
-/// `PUT /api/v1/rulebook?author=&note=` with the whole rulebook as the JSON body.
+/// `PUT /api/v1/rulebook?author=&note=&base_version=` with the whole rulebook as the JSON body.
 pub async fn put_rulebook(
     State(state): State<AppState>,
     q: Result<Query<SaveQuery>, QueryRejection>,
@@ -242,7 +245,7 @@ pub async fn put_rulebook(
     let note = q.note.as_deref().unwrap_or_default();
     let saved = state
         .engine
-        .save_rulebook(rulebook, &format!("operator:{author}"), note)
+        .save_rulebook_over(q.base_version, rulebook, &format!("operator:{author}"), note)
         .await?;
     Ok(Json(rulebook_body(&saved)))
 }

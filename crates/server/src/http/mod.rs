@@ -18,6 +18,8 @@
 //!   `/api/v1/members…` (profiles, tags) and `/api/v1/groups/{connector}/{group}/churn`.
 //! - `gate` — `/api/v1/groups/{connector}/{group}/gate…` (the newcomer gate, 入群验证).
 //! - [`telegram`] — `/api/v1/telegram/{connector}/invite-links` (named invite links per channel).
+//! - [`rulebook`] — `/api/v1/rulebook/schema`, `…/versions/{version}` (body, diff), TOML edits of
+//!   one template or group binding (`…/templates/{name}`, `…/groups/{connector}/{group}`).
 //! - [`sandbox`] — `/sandbox` and `/api/v1/sandbox/…` (the sandbox engineer's module).
 //! - [`access`] — the one layer in front of every route: API tokens, session cookies, roles,
 //!   CSRF (see its docs for what is public).
@@ -46,6 +48,7 @@ pub(crate) mod points;
 mod referrals;
 pub(crate) mod care;
 pub mod sandbox;
+pub mod rulebook;
 pub mod schedules;
 mod signups;
 pub mod telegram;
@@ -272,6 +275,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(gate::routes())
         .merge(insight::routes())
         .merge(care::routes())
+        .merge(rulebook::routes())
         .merge(sandbox::router::<AppState>())
         .merge(crate::dash::routes())
         .fallback(not_found)
