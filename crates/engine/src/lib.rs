@@ -29,6 +29,7 @@ mod pipeline;
 pub mod reference;
 pub mod planner;
 pub mod problems;
+pub mod platform_welcome;
 pub mod rulebook;
 pub mod rules;
 pub mod shop;

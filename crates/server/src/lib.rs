@@ -12,3 +12,4 @@ pub mod config;
 pub mod http;
 pub mod moderate_cli;
 pub mod serve;
+pub mod wecom_welcome;

@@ -43,6 +43,7 @@ mod growth;
 mod gate;
 mod insight;
 mod care;
+mod platform;
 pub mod postgres;
 pub mod sqlite;
 
