@@ -369,6 +369,36 @@ mod tests {
     }
 
     #[test]
+    fn the_join_scene_comes_from_groupchat_get_else_from_the_callback_each_in_its_own_numbering() {
+        let mut snapshot = Snapshot::new("wecom".into());
+        let callback = Callback::parse(&add_member_xml(&["wmA"], 1_700_000_005)).unwrap();
+        let mut a = member("wmA", 1_700_000_004, "");
+        a.join_scene = 2;
+        let with_api = snapshot.apply_callback(&callback, Some(&chat(vec![a])));
+        let EventKind::MemberJoined { join_scene, .. } = &with_api[0].kind else { panic!() };
+        assert_eq!(*join_scene, Some(JoinScene::InviteLink), "groupchat/get: 2 is an invitation link");
+        let callback = Callback::parse(&add_member_xml(&["wmB"], 1_700_000_006)).unwrap();
+        let without_api = snapshot.apply_callback(&callback, None);
+        let EventKind::MemberJoined { join_scene, .. } = &without_api[0].kind else { panic!() };
+        assert_eq!(*join_scene, Some(JoinScene::QrCode), "the callback's JoinScene 3 is the QR code");
+        assert_eq!((callback_join_scene(0), callback_join_scene(1), api_join_scene(1)), (Some(JoinScene::Invited), Some(JoinScene::InviteLink), Some(JoinScene::Invited)));
+    }
+
+    #[test]
+    fn a_restored_roster_makes_the_next_look_record_what_changed_meanwhile() {
+        let mut before = Snapshot::new("wecom".into());
+        before.reconcile(&chat(vec![member("wmA", 100, ""), member("wmB", 200, "")]), time(300));
+        let roster = before.roster("wrOgAAA", time(300)).unwrap();
+        assert_eq!(roster.members.len(), 2);
+        let mut after = Snapshot::new("wecom".into());
+        after.restore(&roster);
+        let events = after.reconcile(&chat(vec![member("wmB", 200, ""), member("wmC", 400, "QZ7K2M")]), time(500));
+        let ids: Vec<&str> = events.iter().map(|e| e.origin.event_id.as_str()).collect();
+        assert_eq!(ids, ["join:wrOgAAA:wmC:400", "left:wrOgAAA:wmA:100"]);
+        assert!(Snapshot::new("wecom".into()).roster("wrOgAAA", time(0)).is_none(), "no roster before a full list");
+    }
+
+    #[test]
     fn removals_name_the_owner_and_plain_leaves_do_not() {
         let mut snapshot = Snapshot::new("wecom".into());
         snapshot.reconcile(&chat(vec![member("wmA", 100, ""), member("wmB", 200, "")]), time(300));
