@@ -194,6 +194,44 @@ fn is_send(kind: &ActionKind) -> bool {
     )
 }
 
+/// Stores the staff task for an action the platform refused, with its audit row.
+async fn hand_over(
+    store: &dyn Store,
+    connector: &dyn Connector,
+    action: &qunzhu_core::Action,
+    now: DateTime<Utc>,
+    reason: &str,
+    title: String,
+    step: String,
+) -> Result<(), qunzhu_core::StoreError> {
+    let task = qunzhu_core::StaffTask {
+        id: qunzhu_core::TaskId::new(format!("task-{}", action.id)),
+        group: action.group.clone(),
+        title: title.clone(),
+        step,
+        action: action.clone(),
+        status: qunzhu_core::TaskStatus::Open,
+        created_at: now,
+        updated_at: now,
+        updated_by: None,
+    };
+    let audit = NewAuditEntry {
+        time: now,
+        actor: format!("outbox:{}", connector.id()),
+        kind: "task.handover".into(),
+        group: Some(action.group.clone()),
+        event_id: action.cause.clone(),
+        action_id: Some(action.id.clone()),
+        rule: Some(action.rule.clone()),
+        summary: format!("平台拒绝执行，已转为待办：{title}"),
+        detail: Some(reason.to_owned()),
+    };
+    if store.hand_over(&task, &audit).await? {
+        info!(connector = %connector.id(), action = %action.id, "the platform refused the action; handed to staff as a task");
+    }
+    Ok(())
+}
+
 /// Delivers one action and records the outcome. Returns the retry time when one was set.
 async fn attempt(
     store: &dyn Store,
@@ -205,6 +243,23 @@ async fn attempt(
     let action = &entry.action;
     let outcome = connector.deliver(action).await;
     let now = clock.now();
+    // What the platform refuses but a person can do becomes a staff task (once: the task id
+    // follows the action id) before the action is marked failed; if the task cannot be
+    // stored, the action is tried again later.
+    let outcome = match outcome {
+        Err(DeliveryError::NeedsStaff {
+            reason,
+            title,
+            step,
+        }) => match hand_over(store, connector, action, now, &reason, title, step).await {
+            Ok(()) => Err(DeliveryError::Permanent(format!("{reason}（已转为待办）"))),
+            Err(error) => Err(DeliveryError::Temporary {
+                message: format!("{reason}; the staff task could not be stored ({error})"),
+                retry_after_secs: None,
+            }),
+        },
+        other => other,
+    };
     let failures = entry.attempts + 1;
     let (result, summary) = match outcome {
         Ok(Delivery::Done) => (
@@ -215,7 +270,7 @@ async fn attempt(
             AttemptResult::AwaitingPeer,
             format!("已交给对端执行：{}", action.kind.name()),
         ),
-        Err(DeliveryError::Permanent(error)) => (
+        Err(DeliveryError::Permanent(error) | DeliveryError::NeedsStaff { reason: error, .. }) => (
             AttemptResult::Failed {
                 error: error.clone(),
             },

@@ -547,6 +547,7 @@ impl SandboxConnector {
                 member: member.clone(),
                 inviter: None,
                 invite_code: invite_code.clone(),
+                join_scene: None,
             })
         })
     }
@@ -839,6 +840,7 @@ impl SandboxConnector {
                             member: joined,
                             inviter: None,
                             invite_code: None,
+                            join_scene: None,
                         },
                     ));
                 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use qunzhu_connectors::telegram::{TelegramConfig, TelegramConnector, TelegramMode, update};
 use qunzhu_core::{
-    Action, ActionKind, Connector, ConnectorId, DeliveryError, Event, EventKind, GroupId, GroupKey, Role, Segment,
+    Action, ActionKind, Connector, ConnectorId, DeliveryError, Event, EventKind, GroupId, GroupKey, JoinScene, Role, Segment,
 };
 use qunzhu_connectors::secret::Secret;
 use serde_json::{Value, json};
@@ -64,13 +64,24 @@ fn service_messages_and_private_chats_and_promotions_are_skipped() {
 #[test]
 fn a_join_through_a_named_invite_link_carries_the_channel_code() {
     let event = decode("chat_member_joined_by_link").unwrap();
-    let EventKind::MemberJoined { member, inviter, invite_code } = event.kind else { panic!() };
+    let EventKind::MemberJoined { member, inviter, invite_code, join_scene } = event.kind else { panic!() };
     assert_eq!((member.id.as_str(), invite_code.as_deref(), inviter), ("111111111", Some("GZH2025"), None));
+    assert_eq!(join_scene, Some(JoinScene::InviteLink));
+}
+
+#[test]
+fn a_join_approved_from_a_request_says_so() {
+    let mut recorded = fixture("chat_member_joined_by_link");
+    recorded["chat_member"]["via_join_request"] = json!(true);
+    let update: Update = serde_json::from_str(&recorded.to_string()).unwrap();
+    let EventKind::MemberJoined { join_scene, .. } = update::decode(&ConnectorId::new("tg"), &update).unwrap().kind else { panic!() };
+    assert_eq!(join_scene, Some(JoinScene::JoinRequest));
 }
 
 #[test]
 fn a_member_added_by_someone_has_that_inviter() {
-    let EventKind::MemberJoined { member, inviter, invite_code } = decode("chat_member_added").unwrap().kind else { panic!() };
+    let EventKind::MemberJoined { member, inviter, invite_code, join_scene } = decode("chat_member_added").unwrap().kind else { panic!() };
+    assert_eq!(join_scene, Some(JoinScene::Invited), "added by someone");
     assert_eq!(member.id.as_str(), "333333333");
     assert_eq!(inviter.unwrap().id.as_str(), "222222222");
     assert_eq!(invite_code, None);
@@ -237,7 +248,7 @@ async fn every_action_becomes_the_documented_bot_api_call() {
 }
 
 #[tokio::test]
-async fn a_direct_message_to_a_member_who_never_started_the_bot_fails_with_that_reason() {
+async fn a_direct_message_to_a_member_who_never_started_the_bot_asks_staff_to_write_it_by_hand() {
     let peer = TelegramPeer::start().await;
     let (tx, _events) = mpsc::channel(16);
     let connector = TelegramConnector::new(config(&peer), tx);
@@ -246,8 +257,10 @@ async fn a_direct_message_to_a_member_who_never_started_the_bot_fails_with_that_
         .deliver(&action(ActionKind::DirectMessage { member: "111111111".into(), segments: vec![Segment::text("你好")] }))
         .await
         .unwrap_err();
-    let DeliveryError::Permanent(reason) = error else { panic!("{error:?}") };
+    let DeliveryError::NeedsStaff { reason, title, step } = error else { panic!("{error:?}") };
     assert!(reason.contains("has not started the bot"), "{reason}");
+    assert!(title.contains("111111111") && title.contains("未启动机器人"), "{title}");
+    assert!(step.contains("tg://user?id=111111111") && step.contains("你好") && step.contains("/start"), "the exact manual step: {step}");
     assert_eq!(peer.calls_of("sendMessage")[0].params["chat_id"], 111111111);
 }
 

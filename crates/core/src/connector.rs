@@ -23,6 +23,11 @@ pub enum DeliveryError {
     /// Will never work (no permission, message gone, bad request).
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// The platform will not let the bot do it, but a person can: the outbox turns the action
+    /// into a staff task with this title and exact manual step (in the operator's language),
+    /// once, and marks the action failed with `reason`.
+    #[error("needs a person: {reason}")]
+    NeedsStaff { reason: String, title: String, step: String },
 }
 
 /// A platform connection. Implementations translate actions into platform calls; they hold
@@ -37,6 +42,7 @@ pub trait Connector: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`DeliveryError::Temporary`] makes the outbox retry with backoff;
-    /// [`DeliveryError::Permanent`] marks the action failed.
+    /// [`DeliveryError::Permanent`] marks the action failed;
+    /// [`DeliveryError::NeedsStaff`] marks it failed and hands it to staff as a task.
     fn deliver<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<Delivery, DeliveryError>>;
 }

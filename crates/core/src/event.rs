@@ -59,6 +59,10 @@ pub enum EventKind {
         /// The invite code / channel state the platform attributed the join to.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         invite_code: Option<String>,
+        /// How the member came in, when the platform says (events stored before this field
+        /// existed have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        join_scene: Option<JoinScene>,
     },
     MemberLeft {
         member: Member,
@@ -107,6 +111,38 @@ impl EventKind {
             Self::Tick { .. } => "tick",
             Self::OperatorCommand { .. } => "operator_command",
         }
+    }
+}
+
+/// How a member came into a group (WeCom's `join_scene`, Telegram's join facts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinScene {
+    /// Added directly by a member or an admin (WeCom 直接邀请; Telegram: added by someone).
+    Invited,
+    /// Through an invitation link (WeCom 邀请链接; Telegram: an invite link).
+    InviteLink,
+    /// Scanned the group's QR code or a join way (WeCom 扫描群二维码 / 渠道活码).
+    QrCode,
+    /// Asked to join and was approved (Telegram join requests).
+    JoinRequest,
+}
+
+impl JoinScene {
+    pub const ALL: [Self; 4] = [Self::Invited, Self::InviteLink, Self::QrCode, Self::JoinRequest];
+
+    /// The stable snake_case name (as serialised and stored).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::InviteLink => "invite_link",
+            Self::QrCode => "qr_code",
+            Self::JoinRequest => "join_request",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -257,6 +293,18 @@ mod tests {
         assert_eq!(kind.name(), "member_left");
         let back: EventKind = serde_json::from_value(json).unwrap();
         assert_eq!(back, kind);
+    }
+
+    #[test]
+    fn a_join_stored_before_join_scenes_existed_still_loads_and_new_ones_round_trip() {
+        let old = r#"{"type":"member_joined","member":{"id":"u1","name":"小王"},"invite_code":"QZ7K2M"}"#;
+        let EventKind::MemberJoined { join_scene, invite_code, .. } = serde_json::from_str::<EventKind>(old).unwrap() else { panic!() };
+        assert_eq!((join_scene, invite_code.as_deref()), (None, Some("QZ7K2M")));
+        let kind = EventKind::MemberJoined { member: Member::new("u1", "小王"), inviter: None, invite_code: None, join_scene: Some(JoinScene::QrCode) };
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["join_scene"], "qr_code");
+        assert_eq!(serde_json::from_value::<EventKind>(json).unwrap(), kind);
+        assert!(JoinScene::ALL.iter().all(|s| JoinScene::from_name(s.name()) == Some(*s)));
     }
 
     #[test]

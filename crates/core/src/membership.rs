@@ -128,6 +128,9 @@ pub struct JoinRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inviter: Option<MemberId>,
     pub at: DateTime<Utc>,
+    /// How they came in, when the platform said (WeCom join scene, Telegram link / request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_scene: Option<crate::event::JoinScene>,
 }
 
 /// Why a member is gone.
@@ -204,6 +207,9 @@ pub struct ProfileGroup {
     pub joined_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_at: Option<DateTime<Utc>>,
+    /// How they came into this group the last time, when the platform said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_scene: Option<crate::event::JoinScene>,
 }
 
 /// Joins in one bucket (a channel, or a tier): `stays` are those still in the group.

@@ -9,6 +9,7 @@ mod giveaways;
 mod growth;
 mod insight;
 mod membership;
+mod platform;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -81,6 +82,7 @@ struct State {
     /// The last life stage per group.
     life_stages: BTreeMap<GroupKey, crate::life_stage::StageRecord>,
     accounts: accounts::Accounts,
+    platform: platform::Platform,
 }
 
 impl State {
@@ -1541,5 +1543,44 @@ impl Store for MemoryStore {
     fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
         self.state().push_audit(entry.clone());
         ready(Ok(()))
+    }
+
+    fn save_roster<'a>(&'a self, roster: &'a crate::platform::Roster) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().platform.save_roster(roster);
+        ready(Ok(()))
+    }
+
+    fn rosters<'a>(&'a self, connector: &'a ConnectorId) -> BoxFuture<'a, StoreResult<Vec<crate::platform::Roster>>> {
+        ready(Ok(self.state().platform.rosters(connector)))
+    }
+
+    fn delete_roster<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().platform.delete_roster(group);
+        ready(Ok(()))
+    }
+
+    fn connector_value<'a>(&'a self, connector: &'a ConnectorId, key: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        ready(Ok(self.state().platform.value(connector, key)))
+    }
+
+    fn set_connector_value<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        key: &'a str,
+        value: &'a str,
+        _at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        self.state().platform.set_value(connector, key, value);
+        ready(Ok(()))
+    }
+
+    fn hand_over<'a>(&'a self, task: &'a StaffTask, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        let mut state = self.state();
+        if state.tasks.iter().any(|t| t.id == task.id) {
+            return ready(Ok(false));
+        }
+        state.tasks.push(task.clone());
+        state.push_audit(audit.clone());
+        ready(Ok(true))
     }
 }

@@ -911,4 +911,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes one audit row on its own (a refused login: nothing else changes).
     fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>>;
+
+    // --- platform state (rosters, connector values, hand-overs) ---
+
+    /// Stores a group's roster, replacing the one before (by group).
+    fn save_roster<'a>(&'a self, roster: &'a crate::platform::Roster) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every roster of `connector`, by group id.
+    fn rosters<'a>(&'a self, connector: &'a ConnectorId) -> BoxFuture<'a, StoreResult<Vec<crate::platform::Roster>>>;
+
+    /// Forgets a group's roster (the group is gone); nothing happens when there is none.
+    fn delete_roster<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// A connector's value under `key`, when one was set.
+    fn connector_value<'a>(&'a self, connector: &'a ConnectorId, key: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>>;
+
+    /// Sets (or replaces) a connector's value under `key`.
+    fn set_connector_value<'a>(
+        &'a self,
+        connector: &'a ConnectorId,
+        key: &'a str,
+        value: &'a str,
+        at: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// A staff task made outside an event (a platform refused an action and a person must do
+    /// it), with its audit row, in one transaction. Returns `false` and writes nothing when a
+    /// task with this id exists already (a re-delivered action hands over once).
+    fn hand_over<'a>(&'a self, task: &'a StaffTask, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>>;
 }

@@ -26,7 +26,7 @@ fn event(group: u64) -> Event {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let member = Member::new(format!("u{}", n % 500), format!("成员{}", n % 500));
     let kind = if n % 4 == 0 {
-        EventKind::MemberJoined { member, inviter: None, invite_code: None }
+        EventKind::MemberJoined { member, inviter: None, invite_code: None, join_scene: None }
     } else {
         EventKind::MessagePosted { author: member, message: Message::text(format!("m{n}"), "大家好，请问今天几点开始直播？") }
     };

@@ -32,6 +32,7 @@ pub mod reference;
 pub mod planner;
 pub mod problems;
 pub mod profiles;
+pub mod platform_welcome;
 pub mod rulebook;
 pub mod rules;
 pub mod shop;

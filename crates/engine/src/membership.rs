@@ -109,7 +109,7 @@ pub(crate) async fn writes(
     let group = event.group_key();
     let id = format!("{}/{}", event.origin.connector, event.origin.event_id);
     let write = match &event.kind {
-        EventKind::MemberJoined { member, inviter, .. } => Some(MembershipWrite::Joined(JoinRecord {
+        EventKind::MemberJoined { member, inviter, join_scene, .. } => Some(MembershipWrite::Joined(JoinRecord {
             id,
             group,
             member: member.id.clone(),
@@ -117,6 +117,7 @@ pub(crate) async fn writes(
             channel: channel.cloned(),
             inviter: inviter.as_ref().map(|i| i.id.clone()),
             at: event.time,
+            join_scene: *join_scene,
         })),
         EventKind::MemberLeft { member, removed_by } => {
             let join = store.latest_join(&group, &member.id).await?;

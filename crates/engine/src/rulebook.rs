@@ -399,7 +399,7 @@ impl ResolvedSettings {
         self.settings.timezone()
     }
 
-    fn new(template: &str, settings: TemplateSettings) -> Self {
+    pub(crate) fn new(template: &str, settings: TemplateSettings) -> Self {
         let moderation = &settings.moderation;
         let matcher = if moderation.custom_words.is_empty() && moderation.allow_words.is_empty() {
             Matcher::Builtin

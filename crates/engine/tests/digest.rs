@@ -47,7 +47,7 @@ fn fixture_events() -> Vec<Event> {
         let who = Member { id: member.into(), name: Some(name.to_owned()), role };
         let kind = match kind {
             "msg" => EventKind::MessagePosted { author: who, message: Message { id: id.into(), segments: segments(text, &names) } },
-            "join" => EventKind::MemberJoined { member: who, inviter: None, invite_code: None },
+            "join" => EventKind::MemberJoined { member: who, inviter: None, invite_code: None, join_scene: None },
             "leave" => EventKind::MemberLeft { member: who, removed_by: None },
             "react" => EventKind::ReactionAdded { member: who, message_id: text.into(), reaction: "👍".into() },
             other => panic!("unknown kind {other}"),

@@ -76,7 +76,7 @@ impl Harness {
 
     async fn join_as(&self, member: Member) -> Processed {
         let id = format!("join-{}-{}", member.id, self.clock.now().timestamp_micros());
-        self.engine.submit(self.event(&id, EventKind::MemberJoined { member, inviter: None, invite_code: None })).await.unwrap()
+        self.engine.submit(self.event(&id, EventKind::MemberJoined { member, inviter: None, invite_code: None, join_scene: None })).await.unwrap()
     }
 
     async fn join(&self, n: u32) -> Processed {

@@ -75,11 +75,11 @@ impl Harness {
     }
 
     async fn join(&self, who: &Member, inviter: Option<&Member>) -> Processed {
-        self.submit(EventKind::MemberJoined { member: who.clone(), inviter: inviter.cloned(), invite_code: None }).await
+        self.submit(EventKind::MemberJoined { member: who.clone(), inviter: inviter.cloned(), invite_code: None, join_scene: None }).await
     }
 
     async fn join_with_code(&self, who: &Member, code: &str) -> Processed {
-        self.submit(EventKind::MemberJoined { member: who.clone(), inviter: None, invite_code: Some(code.into()) }).await
+        self.submit(EventKind::MemberJoined { member: who.clone(), inviter: None, invite_code: Some(code.into()), join_scene: None }).await
     }
 
     async fn leave(&self, who: &Member) -> Processed {

@@ -56,7 +56,7 @@ impl Harness {
     }
 
     async fn join(&self, who: &Member) {
-        self.submit(EventKind::MemberJoined { member: who.clone(), inviter: None, invite_code: None }).await;
+        self.submit(EventKind::MemberJoined { member: who.clone(), inviter: None, invite_code: None, join_scene: None }).await;
     }
 
     async fn leave(&self, who: &Member) {

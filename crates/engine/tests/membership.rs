@@ -64,7 +64,7 @@ impl Chat {
     }
 
     async fn join(&mut self, who: &str, code: Option<&str>) {
-        self.submit(EventKind::MemberJoined { member: Member::new(who, who), inviter: None, invite_code: code.map(str::to_owned) }).await;
+        self.submit(EventKind::MemberJoined { member: Member::new(who, who), inviter: None, invite_code: code.map(str::to_owned), join_scene: None }).await;
     }
 
     async fn say(&mut self, who: &str, text: &str) {

@@ -58,7 +58,7 @@ impl Harness {
     }
 
     async fn join(&self, group: &str, member: &Member) -> Processed {
-        self.submit(group, EventKind::MemberJoined { member: member.clone(), inviter: None, invite_code: None }).await
+        self.submit(group, EventKind::MemberJoined { member: member.clone(), inviter: None, invite_code: None, join_scene: None }).await
     }
 
     async fn set_ladder(&self, ladder: &[&str]) {

@@ -26,7 +26,7 @@ fn event(connector: &str, group: &str, id: &str, kind: EventKind) -> Event {
 }
 
 fn join(group: &str, id: &str, member: &str, name: &str) -> Event {
-    event("shop", group, id, EventKind::MemberJoined { member: Member::new(member, name), inviter: None, invite_code: None })
+    event("shop", group, id, EventKind::MemberJoined { member: Member::new(member, name), inviter: None, invite_code: None, join_scene: None })
 }
 
 /// A store whose first rulebook is the built-in one welcoming at once instead of batching

@@ -49,7 +49,7 @@ impl Harness {
     }
 
     async fn join(&self, group: &str, who: &Member) {
-        self.submit(group, EventKind::MemberJoined { member: who.clone(), inviter: None, invite_code: None }).await;
+        self.submit(group, EventKind::MemberJoined { member: who.clone(), inviter: None, invite_code: None, join_scene: None }).await;
     }
 
     async fn post(&self, group: &str, who: &Member, text: &str) {

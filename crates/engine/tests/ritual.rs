@@ -58,7 +58,7 @@ impl Harness {
 
     async fn join(&self, n: usize) -> qunzhu_engine::Processed {
         let member = Member::new(format!("u{n}"), format!("新人{n}"));
-        let kind = EventKind::MemberJoined { member, inviter: None, invite_code: None };
+        let kind = EventKind::MemberJoined { member, inviter: None, invite_code: None, join_scene: None };
         self.engine.submit(self.event(&format!("join-{n}"), kind)).await.unwrap()
     }
 

@@ -17,3 +17,4 @@ pub mod dash;
 pub mod http;
 pub mod moderate_cli;
 pub mod serve;
+pub mod wecom_welcome;

@@ -37,6 +37,8 @@ const RULEBOOK_RELOAD: Duration = Duration::from_secs(5);
 
 /// How often new staff tasks of WeCom groups are looked for, to send them to staff.
 const WECOM_TASK_NOTICES: Duration = Duration::from_secs(2);
+/// How often WeCom welcome templates are compared with the rulebook (a cheap check in memory).
+const WECOM_WELCOME_CHECK: Duration = Duration::from_secs(2);
 
 /// Opens the configured store: `database` when set, else SQLite at `<data_dir>/qunzhu.db`.
 ///
@@ -127,7 +129,7 @@ pub async fn run(
         .connectors
         .iter()
         .filter_map(|connector| match connector {
-            ConnectorConfig::Wecom(wecom) => Some(WecomConnector::new(wecom.clone(), events.clone(), clock.clone())),
+            ConnectorConfig::Wecom(wecom) => Some(WecomConnector::new(wecom.clone(), events.clone(), clock.clone(), Some(store.clone()))),
             _ => None,
         })
         .collect();
@@ -240,6 +242,9 @@ pub async fn run(
         let notifier = wecom.clone();
         let tasks = store.clone();
         workers.spawn(async move { notifier.notify_tasks(tasks, WECOM_TASK_NOTICES).await });
+        if wecom.config().keep_welcome_template {
+            workers.spawn(crate::wecom_welcome::keep_welcome_templates(engine.clone(), wecom.clone(), WECOM_WELCOME_CHECK, stopped.clone()));
+        }
         app_routes.push(wecom.router());
     }
     app_routes.push(http::wecom::routes(store.clone(), wecoms.clone()));

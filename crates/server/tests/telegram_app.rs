@@ -182,3 +182,38 @@ async fn a_429_is_honoured_and_sends_to_one_chat_are_a_second_apart() {
     assert_eq!(welcomed, [900000001, 900000002, 900000003]);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_private_warning_telegram_refuses_becomes_a_staff_task_with_the_manual_step() {
+    let peer = TelegramPeer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(dir.path(), &peer)).await;
+    put_rulebook(&server, |book| book["templates"]["default"]["moderation"]["ladder"] = json!(["delete+warn_private"])).await;
+    // The recorded 403: the author never started the bot.
+    peer.fail_next("sendMessage", fixture("cant_initiate_conversation"));
+    peer.push_update(message(820000001, 701, (555555555, "小广告"), AD));
+    peer.wait_for("deleteMessage", 1, WAIT).await;
+    let dm = peer.wait_for("sendMessage", 1, WAIT).await;
+    assert_eq!(dm[0].params["chat_id"], 555555555, "the warning was tried as a direct message");
+    let deadline = std::time::Instant::now() + WAIT;
+    let task = loop {
+        let (_, body) = server.get("/api/v1/tasks?status=open").await;
+        if let Some(task) = body["tasks"].as_array().unwrap().iter().find(|t| t["action"]["kind"]["type"] == "direct_message") {
+            break task.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no staff task for the refused direct message: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let step = task["step"].as_str().unwrap();
+    assert!(step.contains("小广告") && step.contains("tg://user?id=555555555") && step.contains("/start"), "{step}");
+    assert_eq!(task["action"]["kind"]["member"], "555555555");
+    // Once: the action is failed for good, not retried into more tasks.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, body) = server.get("/api/v1/tasks").await;
+    let handed: Vec<&Value> = body["tasks"].as_array().unwrap().iter().filter(|t| t["action"]["kind"]["type"] == "direct_message").collect();
+    assert_eq!(handed.len(), 1, "{body}");
+    assert_eq!(peer.calls_of("sendMessage").len(), 1, "not retried");
+    let (_, audit) = server.get("/api/v1/audit?limit=50").await;
+    assert!(audit.to_string().contains("task.handover"), "{audit}");
+    server.stop().await;
+}

@@ -30,6 +30,8 @@ struct Peer {
     sent: Vec<String>,
     list_calls: u32,
     tokens: u32,
+    /// Welcome template calls: (add | edit, body).
+    templates: Vec<(String, Value)>,
 }
 
 fn member(userid: &str, join_time: i64, state: &str) -> Value {
@@ -83,6 +85,27 @@ async fn start_peer() -> (String, Arc<Mutex<Peer>>) {
                 Json(json!({"errcode": 0, "errmsg": "ok", "invaliduser": ""}))
             }),
         )
+        .route(
+            "/cgi-bin/externalcontact/group_welcome_template/add",
+            post(move |State(p): State<Arc<Mutex<Peer>>>, Query(q): Query<std::collections::HashMap<String, String>>, Json(body): Json<Value>| async move {
+                if !token_ok(&q) {
+                    return Json(json!({"errcode": 40014, "errmsg": "invalid access_token"}));
+                }
+                let mut p = p.lock().unwrap();
+                p.templates.push(("add".into(), body));
+                Json(json!({"errcode": 0, "errmsg": "ok", "template_id": format!("msgXXXXXXX{}", p.templates.len())}))
+            }),
+        )
+        .route(
+            "/cgi-bin/externalcontact/group_welcome_template/edit",
+            post(move |State(p): State<Arc<Mutex<Peer>>>, Query(q): Query<std::collections::HashMap<String, String>>, Json(body): Json<Value>| async move {
+                if !token_ok(&q) {
+                    return Json(json!({"errcode": 40014, "errmsg": "invalid access_token"}));
+                }
+                p.lock().unwrap().templates.push(("edit".into(), body));
+                Json(json!({"errcode": 0, "errmsg": "ok"}))
+            }),
+        )
         .with_state(peer.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -96,15 +119,20 @@ struct App {
     crypt: MsgCrypt,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl App {
     async fn start(api_base: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(api_base, tempfile::tempdir().unwrap(), |_| {}).await
+    }
+
+    /// Starts over the data in `dir` (a restart when it holds a previous run's).
+    async fn start_in(api_base: &str, dir: tempfile::TempDir, tweak: impl FnOnce(&mut WecomConfig)) -> Self {
         let mut wecom = WecomConfig::new("wecom", CORP, 1_000_002, "app-secret", TOKEN, KEY);
         wecom.api_base = api_base.into();
         wecom.staff_userids = vec!["zhangsan".into(), "lisi".into()];
+        tweak(&mut wecom);
         let config = Config { data_dir: dir.path().to_path_buf(), connectors: vec![ConnectorConfig::Wecom(wecom)], ..Config::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -119,7 +147,7 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self { base, client, crypt: MsgCrypt::new(TOKEN, KEY, CORP).unwrap(), stop: Some(stop), task, _dir: dir }
+        Self { base, client, crypt: MsgCrypt::new(TOKEN, KEY, CORP).unwrap(), stop: Some(stop), task, dir }
     }
 
     /// POSTs `xml` encrypted as WeCom does; returns the status and body.
@@ -146,9 +174,28 @@ impl App {
         self.client.get(format!("{}/api/v1/tasks", self.base)).send().await.unwrap().text().await.unwrap()
     }
 
-    async fn stop(mut self) {
+    async fn get(&self, path: &str) -> Value {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Rows of qunzhu's database (read-only, beside the running app).
+    async fn query(&self, sql: &str) -> Vec<String> {
+        let url = format!("sqlite://{}?mode=ro", self.dir.path().join("qunzhu.db").display());
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    }
+
+    /// The stored events of the connector, as JSON.
+    async fn events(&self) -> Vec<Value> {
+        self.query("SELECT body FROM events WHERE connector = 'wecom' ORDER BY seq").await.iter().map(|b| serde_json::from_str(b).unwrap()).collect()
+    }
+
+    async fn stop(mut self) -> tempfile::TempDir {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(Duration::from_secs(20), self.task).await.unwrap().unwrap().unwrap();
+        self.dir
     }
 }
 
@@ -253,5 +300,128 @@ async fn an_unreachable_wecom_api_still_gets_callbacks_answered_and_their_joins_
     .await;
     let health: Value = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap().json().await.unwrap();
     assert!(health.to_string().contains("reconcile_pending"), "{health}");
+    app.stop().await;
+}
+
+fn member_with_scene(userid: &str, join_time: i64, join_scene: i64) -> Value {
+    let mut m = member(userid, join_time, "");
+    m["join_scene"] = json!(join_scene);
+    m
+}
+
+fn events_of<'a>(events: &'a [Value], kind: &str, userid: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"]["type"] == kind && e["kind"]["member"]["id"] == userid).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_and_leaves_made_while_qunzhu_was_down_are_recorded_once_after_a_restart() {
+    let (api, peer) = start_peer().await;
+    let now = chrono::Utc::now().timestamp();
+    peer.lock().unwrap().members.push(member_with_scene("wmA", now - 100, 1));
+    let app = App::start(&api).await;
+    eventually("the first reconciliation keeps the group's member list", || {
+        let app = &app;
+        async move { app.query("SELECT members FROM platform_rosters").await.iter().any(|m| m.contains("wmA")) }
+    })
+    .await;
+    assert!(app.events().await.is_empty(), "the first look at a group is a baseline, not joins");
+    let dir = app.stop().await;
+
+    // While qunzhu is down, wmA leaves and wmD joins through an invitation link.
+    {
+        let mut peer = peer.lock().unwrap();
+        peer.members.retain(|m| m["userid"] != "wmA");
+        peer.members.push(member_with_scene("wmD", now - 10, 2));
+    }
+    let app = App::start_in(&api, dir, |_| {}).await;
+    eventually("the join and the leave made meanwhile are recorded", || {
+        let app = &app;
+        async move {
+            let events = app.events().await;
+            !events_of(&events, "member_joined", "wmD").is_empty() && !events_of(&events, "member_left", "wmA").is_empty()
+        }
+    })
+    .await;
+    let events = app.events().await;
+    let joined = events_of(&events, "member_joined", "wmD");
+    assert_eq!(joined[0]["kind"]["join_scene"], "invite_link", "groupchat/get's join_scene 2 is an invitation link: {}", joined[0]);
+    assert_eq!(joined[0]["time"], chrono::DateTime::from_timestamp(now - 10, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    eventually("the join is in the member's profile with its scene", || {
+        let app = &app;
+        async move { app.get("/api/v1/members/wecom/wmD").await["member"]["groups"][0]["join_scene"] == "invite_link" }
+    })
+    .await;
+    let churn = app.get(&format!("/api/v1/groups/wecom/{CHAT}/churn")).await;
+    assert_eq!(churn["leaves"].as_array().unwrap().len(), 1, "{churn}");
+    assert_eq!(churn["leaves"][0]["member"], "wmA", "{churn}");
+
+    // The next reconciliation (after a callback of the group) records nothing again.
+    let rename = format!("<xml><CreateTime>{now}</CreateTime><Event>change_external_chat</Event><ChatId>{CHAT}</ChatId><ChangeType>update</ChangeType><UpdateDetail>change_name</UpdateDetail></xml>");
+    assert_eq!(app.callback(&rename, "r-1").await.0, 200);
+    eventually("the rename is recorded", || {
+        let app = &app;
+        async move { app.events().await.iter().any(|e| e["kind"]["type"] == "group_updated") }
+    })
+    .await;
+    let dir = app.stop().await;
+    let app = App::start_in(&api, dir, |_| {}).await;
+    eventually("the restarted app reconciled again", || {
+        let app = &app;
+        async move { app.get("/healthz").await.to_string().contains("last_reconciled_at") }
+    })
+    .await;
+    let events = app.events().await;
+    assert_eq!(events_of(&events, "member_joined", "wmD").len(), 1, "{events:#?}");
+    assert_eq!(events_of(&events, "member_left", "wmA").len(), 1, "{events:#?}");
+    assert!(events_of(&events, "member_joined", "zhangsan").is_empty(), "members who never changed are no joins: {events:#?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_welcome_text_is_kept_as_the_wecom_group_welcome_template_and_follows_the_rulebook() {
+    let (api, peer) = start_peer().await;
+    let app = App::start_in(&api, tempfile::tempdir().unwrap(), |w| w.keep_welcome_template = true).await;
+    eventually("the welcome becomes a WeCom group welcome template", || {
+        let peer = peer.clone();
+        async move { !peer.lock().unwrap().templates.is_empty() }
+    })
+    .await;
+    let (call, body) = peer.lock().unwrap().templates[0].clone();
+    assert_eq!(call, "add");
+    let text = body["text"]["content"].as_str().unwrap();
+    assert!(text.starts_with("欢迎 %NICKNAME% 加入「本群」！"), "{{name}} is WeCom's nickname token: {text}");
+    assert!(!text.contains('{') && !text.contains("位成员"), "no per-join facts in a template: {text}");
+    assert_eq!(body["agentid"], 1_000_002);
+    eventually("staff are asked to choose it for the group", || {
+        let peer = peer.clone();
+        async move { peer.lock().unwrap().sent.iter().any(|m| m.contains("入群欢迎语") && m.contains("粉丝1群") && m.contains("msgXXXXXXX1")) }
+    })
+    .await;
+
+    // The operator changes the welcome: the same template is edited.
+    let mut rulebook = app.get("/api/v1/rulebook").await["rulebook"].clone();
+    rulebook["templates"]["default"]["welcome"]["text"] = json!("欢迎 {name}！你是第{member_no}位。有问题找群主。");
+    let saved = app.client.put(format!("{}/api/v1/rulebook?author=alice&note=welcome", app.base)).json(&rulebook).send().await.unwrap();
+    assert!(saved.status().is_success(), "{}", saved.text().await.unwrap());
+    eventually("the template follows the rulebook", || {
+        let peer = peer.clone();
+        async move { peer.lock().unwrap().templates.len() >= 2 }
+    })
+    .await;
+    let (call, body) = peer.lock().unwrap().templates[1].clone();
+    assert_eq!(call, "edit");
+    assert_eq!(body["template_id"], "msgXXXXXXX1");
+    assert_eq!(body["text"]["content"], "欢迎 %NICKNAME%！有问题找群主。");
+
+    // After a restart the kept template is recognised: nothing is added or edited again.
+    let dir = app.stop().await;
+    let app = App::start_in(&api, dir, |w| w.keep_welcome_template = true).await;
+    eventually("the restarted app reconciled", || {
+        let app = &app;
+        async move { app.get("/healthz").await.to_string().contains("last_reconciled_at") }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(peer.lock().unwrap().templates.len(), 2, "{:?}", peer.lock().unwrap().templates);
     app.stop().await;
 }

@@ -49,6 +49,7 @@ mod life_stage;
 mod digest;
 mod overview;
 mod accounts;
+mod platform;
 pub mod postgres;
 pub mod sqlite;
 

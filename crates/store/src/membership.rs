@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use qunzhu_core::membership::{Channel, ChannelPool, ChannelRef, JoinCount, LeaveReason, PoolGroup};
-use qunzhu_core::{StoreError, StoreResult};
+use qunzhu_core::{JoinScene, StoreError, StoreResult};
 
 use crate::common::{from_json, from_micros};
 
@@ -31,6 +31,10 @@ fn contains_pattern(query: &str) -> StoreResult<String> {
     }
     pattern.push('%');
     Ok(pattern)
+}
+
+fn join_scene(name: Option<String>) -> StoreResult<Option<JoinScene>> {
+    name.map(|n| JoinScene::from_name(&n).ok_or_else(|| StoreError::Corrupt(format!("join scene {n:?}")))).transpose()
 }
 
 fn reason(name: &str) -> StoreResult<LeaveReason> {
@@ -79,7 +83,7 @@ fn sorted_channels(mut channels: Vec<Channel>) -> Vec<Channel> {
 const CHANNEL_COLUMNS: &str = "id, code, name, tier, tags, pool_id, archived, created_at, updated_at, updated_by";
 const POOL_COLUMNS: &str = "id, name, groups_json, alert_at_percent, alerted_at, updated_at, updated_by";
 const JOIN_COLUMNS: &str =
-    "id, connector, group_id, member_id, name, channel_id, channel_name, tier, tags, inviter_id, joined_at";
+    "id, connector, group_id, member_id, name, channel_id, channel_name, tier, tags, inviter_id, joined_at, join_scene";
 const LEAVE_COLUMNS: &str =
     "id, connector, group_id, member_id, name, reason, removed_by, joined_at, left_at, tenure_secs, channel_id, tier";
 
@@ -397,7 +401,7 @@ macro_rules! membership_backend {
                 let channel = record.channel.as_ref();
                 let tags = channel.map(|c| c.tags.as_slice()).unwrap_or_default();
                 let inserted = sqlx::query(&format!(
-                    "INSERT INTO member_joins ({JOIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                    "INSERT INTO member_joins ({JOIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                      ON CONFLICT (id) DO NOTHING"
                 ))
                 .bind(&record.id)
@@ -411,6 +415,7 @@ macro_rules! membership_backend {
                 .bind(to_json(tags, "join channel tags")?)
                 .bind(record.inviter.as_ref().map(|m| m.as_str()))
                 .bind(micros(record.at))
+                .bind(record.join_scene.map(JoinScene::name))
                 .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
@@ -560,6 +565,7 @@ macro_rules! membership_backend {
                     )?,
                     inviter: inviter.map(MemberId),
                     at: from_micros(row.try_get("joined_at").map_err(backend)?, "join joined_at")?,
+                    join_scene: join_scene(row.try_get("join_scene").map_err(backend)?)?,
                 }))
             }
 
@@ -608,9 +614,13 @@ macro_rules! membership_backend {
                         group: GroupKey { connector: connector.clone(), group: GroupId(record.try_get("group_id").map_err(backend)?) },
                         joined_at: time(record.try_get("joined_at").map_err(backend)?, "member joined_at")?,
                         left_at: time(record.try_get("left_at").map_err(backend)?, "member left_at")?,
+                        join_scene: None,
                     });
                 }
                 groups.sort_by(|a, b| a.group.cmp(&b.group));
+                for group in &mut groups {
+                    group.join_scene = latest_join(pool, &group.group, member).await?.and_then(|j| j.join_scene);
+                }
                 let mut profile = MemberProfile {
                     connector: connector.clone(),
                     member: member.clone(),

@@ -841,7 +841,7 @@ async fn insert_action(conn: &mut PgConnection, action: &Action) -> StoreResult<
     Ok(())
 }
 
-async fn insert_task(conn: &mut PgConnection, task: &StaffTask) -> StoreResult<()> {
+pub(crate) async fn insert_task(conn: &mut PgConnection, task: &StaffTask) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO staff_tasks (id, connector, group_id, status, task, created_at, updated_at, updated_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
@@ -1814,5 +1814,29 @@ impl Store for PostgresStore {
 
     fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move { crate::accounts::postgres::append_audit(self.write().await?, entry).await })
+    }
+
+    fn save_roster<'a>(&'a self, roster: &'a qunzhu_core::platform::Roster) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::platform::postgres::save_roster(&self.pool, roster))
+    }
+
+    fn rosters<'a>(&'a self, connector: &'a ConnectorId) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::platform::Roster>>> {
+        Box::pin(crate::platform::postgres::rosters(&self.pool, connector))
+    }
+
+    fn delete_roster<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::platform::postgres::delete_roster(&self.pool, group))
+    }
+
+    fn connector_value<'a>(&'a self, connector: &'a ConnectorId, key: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(crate::platform::postgres::connector_value(&self.pool, connector, key))
+    }
+
+    fn set_connector_value<'a>(&'a self, connector: &'a ConnectorId, key: &'a str, value: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::platform::postgres::set_connector_value(&self.pool, connector, key, value, at))
+    }
+
+    fn hand_over<'a>(&'a self, task: &'a StaffTask, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::platform::postgres::hand_over(&self.pool, task, audit))
     }
 }

@@ -841,7 +841,7 @@ async fn insert_action(conn: &mut SqliteConnection, action: &Action) -> StoreRes
     Ok(())
 }
 
-async fn insert_task(conn: &mut SqliteConnection, task: &StaffTask) -> StoreResult<()> {
+pub(crate) async fn insert_task(conn: &mut SqliteConnection, task: &StaffTask) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO staff_tasks (id, connector, group_id, status, task, created_at, updated_at, updated_by) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -1811,5 +1811,29 @@ impl Store for SqliteStore {
 
     fn append_audit<'a>(&'a self, entry: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move { crate::accounts::sqlite::append_audit(self.write().await?, entry).await })
+    }
+
+    fn save_roster<'a>(&'a self, roster: &'a qunzhu_core::platform::Roster) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::platform::sqlite::save_roster(&self.pool, roster))
+    }
+
+    fn rosters<'a>(&'a self, connector: &'a ConnectorId) -> BoxFuture<'a, StoreResult<Vec<qunzhu_core::platform::Roster>>> {
+        Box::pin(crate::platform::sqlite::rosters(&self.pool, connector))
+    }
+
+    fn delete_roster<'a>(&'a self, group: &'a GroupKey) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::platform::sqlite::delete_roster(&self.pool, group))
+    }
+
+    fn connector_value<'a>(&'a self, connector: &'a ConnectorId, key: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(crate::platform::sqlite::connector_value(&self.pool, connector, key))
+    }
+
+    fn set_connector_value<'a>(&'a self, connector: &'a ConnectorId, key: &'a str, value: &'a str, at: DateTime<Utc>) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(crate::platform::sqlite::set_connector_value(&self.pool, connector, key, value, at))
+    }
+
+    fn hand_over<'a>(&'a self, task: &'a StaffTask, audit: &'a NewAuditEntry) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(crate::platform::sqlite::hand_over(&self.pool, task, audit))
     }
 }

@@ -13,7 +13,7 @@ use qunzhu_core::membership::{
 };
 use qunzhu_core::moderation::{MemberChange, MemberUpdate};
 use qunzhu_core::store::Commit;
-use qunzhu_core::{ConnectorId, GroupKey, MemberId, StateWrite, Store, StoreError};
+use qunzhu_core::{ConnectorId, GroupKey, JoinScene, MemberId, StateWrite, Store, StoreError};
 
 mod support;
 use support::*;
@@ -54,6 +54,7 @@ fn join(id: &str, group_id: &str, member: &str, channel: Option<&Channel>, at: D
         channel: channel.map(Channel::to_ref),
         inviter: Some(MemberId::new("boss")),
         at,
+        join_scene: (member == "u1").then_some(JoinScene::QrCode),
     }))
 }
 
@@ -175,7 +176,9 @@ async fn the_join_log_counts_joins_and_stays_per_channel_and_tier(store: Arc<dyn
     assert_eq!(window.by_channel, vec![count(Some("article"), 1, 1), count(Some("gzh"), 1, 0)], "from inclusive, until exclusive");
 
     let latest = store.latest_join(&group("1"), &MemberId::new("u1")).await.unwrap().unwrap();
-    assert_eq!((latest.id.as_str(), latest.channel, latest.at), ("j1", Some(gzh.to_ref()), t(0)));
+    assert_eq!((latest.id.as_str(), latest.channel, latest.at, latest.join_scene), ("j1", Some(gzh.to_ref()), t(0), Some(JoinScene::QrCode)));
+    let u2 = store.latest_join(&group("1"), &MemberId::new("u2")).await.unwrap().unwrap();
+    assert_eq!(u2.join_scene, None, "a join without a scene has none");
     assert_eq!(store.latest_join(&group("2"), &MemberId::new("u1")).await.unwrap(), None);
 }
 

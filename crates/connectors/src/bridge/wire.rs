@@ -451,6 +451,7 @@ fn decode_one(connector: &ConnectorId, value: Value, prefix: &str) -> Result<Eve
                     member: member(e.actor, &at("actor"))?,
                     inviter,
                     invite_code: e.invite_code,
+                    join_scene: None,
                 },
             )
         }
@@ -617,6 +618,7 @@ mod tests {
                 },
                 inviter: Some(Member::new("u0", "老李")),
                 invite_code: Some("c9".into()),
+                join_scene: None,
             }
         );
         assert!(matches!(

@@ -68,6 +68,7 @@ pub fn decode(connector: &ConnectorId, room_id: &str, raw: &Value, own_user: &st
                     member: member(target, display),
                     inviter: None,
                     invite_code: None,
+                    join_scene: None,
                 },
                 ("join", "leave" | "ban") => {
                     let previous_name = raw.pointer("/unsigned/prev_content/displayname").and_then(Value::as_str);

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use qunzhu_core::{
-    ConnectorId, Event, EventKind, GroupId, Member, MemberId, Message, MessageId, Origin,
+    ConnectorId, Event, EventKind, GroupId, JoinScene, Member, MemberId, Message, MessageId, Origin,
     PlatformEventId, Role,
 };
 use serde_json::Value;
@@ -98,6 +98,12 @@ pub fn decode_value(connector: &ConnectorId, value: &Value) -> Frame {
                     .filter(|operator| operator != "0" && *operator != user)
                     .map(|operator| bare(&operator)),
                 invite_code: None,
+                // `approve`: an admin let them in (a request); `invite`: someone added them.
+                join_scene: match field("sub_type") {
+                    "approve" => Some(JoinScene::JoinRequest),
+                    "invite" => Some(JoinScene::Invited),
+                    _ => None,
+                },
             }),
             "group_decrease" => Ok(EventKind::MemberLeft {
                 member: bare(&user),

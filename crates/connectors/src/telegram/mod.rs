@@ -123,6 +123,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How [`delivery_error`] words Telegram's refusal to open a private chat.
+const NOT_STARTED: &str = "has not started the bot";
+
 /// What a failed Bot API call means for the outbox.
 fn delivery_error(what: &str, error: RequestError) -> DeliveryError {
     match error {
@@ -134,15 +137,29 @@ fn delivery_error(what: &str, error: RequestError) -> DeliveryError {
             DeliveryError::Temporary { message: format!("{what}: {error}"), retry_after_secs: None }
         }
         RequestError::Api(ApiError::CantInitiateConversation | ApiError::BotBlocked) => DeliveryError::Permanent(format!(
-            "{what}: the member has not started the bot (or blocked it), so Telegram refuses a direct message"
+            "{what}: the member {NOT_STARTED} (or blocked it), so Telegram refuses a direct message"
         )),
         // Telegram words these refusals in more ways than teloxide knows.
         RequestError::Api(ApiError::Unknown(text)) if text.contains("initiate conversation") || text.contains("blocked by the user") => {
             DeliveryError::Permanent(format!(
-                "{what}: the member has not started the bot (or blocked it), so Telegram refuses a direct message ({text})"
+                "{what}: the member {NOT_STARTED} (or blocked it), so Telegram refuses a direct message ({text})"
             ))
         }
         RequestError::Api(_) | RequestError::MigrateToChatId(_) => DeliveryError::Permanent(format!("{what}: {error}")),
+    }
+}
+
+/// The staff task for a direct message Telegram refused (the member never started the bot).
+fn direct_message_by_hand(member: &str, name: Option<&str>, segments: &[qunzhu_core::Segment], reason: String) -> DeliveryError {
+    let who = name.map_or_else(|| member.to_owned(), |n| format!("{n}（{member}）"));
+    let text = qunzhu_core::Message { id: "".into(), segments: segments.to_vec() }.plain_text();
+    DeliveryError::NeedsStaff {
+        reason,
+        title: format!("私聊 {who}（对方未启动机器人）"),
+        step: format!(
+            "在 Telegram 中用你自己的账号私聊 {who}（打开 tg://user?id={member}），发送：\n{text}\n\
+             原因：对方从未启动过机器人（或已屏蔽），Telegram 不允许机器人先发起私聊；也可请对方先私聊机器人并发送 /start。"
+        ),
     }
 }
 
@@ -496,7 +513,14 @@ impl TelegramConnector {
             ActionKind::Reply { to, segments } => self.send_to(chat, true, segments, Some(to.as_str())).await,
             ActionKind::DirectMessage { member, segments } => {
                 let user = user_of(member)?;
-                self.send_to(ChatId(i64::try_from(user.0).unwrap_or(i64::MAX)), false, segments, None).await
+                self.send_to(ChatId(i64::try_from(user.0).unwrap_or(i64::MAX)), false, segments, None).await.map_err(|error| match error {
+                    // A bot may not write first: a person can (from their own account).
+                    DeliveryError::Permanent(reason) if reason.contains(NOT_STARTED) => {
+                        let name = lock(&self.names).get(member.as_str()).cloned();
+                        direct_message_by_hand(member.as_str(), name.as_deref(), segments, reason)
+                    }
+                    other => other,
+                })
             }
             ActionKind::NotifyStaff { text } => {
                 let staff = self

@@ -18,7 +18,7 @@
 //! Event ids are `u<update_id>`, the same whether the update came by polling or webhook, so
 //! the inbox drops a redelivered update.
 
-use qunzhu_core::{ConnectorId, Event, EventKind, GroupId, Member, Message, Origin, Role, Segment};
+use qunzhu_core::{ConnectorId, Event, EventKind, GroupId, JoinScene, Member, Message, Origin, Role, Segment};
 use teloxide_core::types::{
     ChatInviteLink, ChatMemberUpdated, MessageEntityKind, MessageEntityRef, Update, UpdateKind, User,
 };
@@ -124,7 +124,16 @@ fn membership(change: &ChatMemberUpdated) -> Option<EventKind> {
             } else {
                 link.map(|l| &l.creator).filter(|creator| !creator.is_bot && creator.id != user.id).map(member_of)
             };
-            Some(EventKind::MemberJoined { member: member_of(user), inviter, invite_code: link.and_then(link_code) })
+            let join_scene = if change.via_join_request {
+                Some(JoinScene::JoinRequest)
+            } else if link.is_some() {
+                Some(JoinScene::InviteLink)
+            } else if by_someone_else {
+                Some(JoinScene::Invited)
+            } else {
+                None
+            };
+            Some(EventKind::MemberJoined { member: member_of(user), inviter, invite_code: link.and_then(link_code), join_scene })
         }
         (true, false) => Some(EventKind::MemberLeft {
             member: member_of(user),

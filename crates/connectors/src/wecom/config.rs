@@ -37,6 +37,14 @@ pub struct WecomConfig {
     /// asks this member to confirm it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
+    /// Keep the welcome rule's text as WeCom group welcome templates (入群欢迎语素材), one per
+    /// rulebook template used by this connector's groups, edited whenever the rulebook's
+    /// welcome text changes. WeCom sends a template to every newcomer of a group whose owner
+    /// chose it (客户联系 → 加入群聊 → 入群欢迎语); staff are told by app message when a new
+    /// template needs choosing. `{name}` becomes WeCom's `%NICKNAME%`; clauses with facts of
+    /// one join (`{member_no}`, `{channel}`, `{tier}`, `{inviter}`) are left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_welcome_template: bool,
     /// How often every customer group is compared with WeCom's member list, to repair lost
     /// callbacks (and after each callback for its group).
     #[serde(default = "default_reconcile_secs")]
@@ -79,6 +87,7 @@ impl WecomConfig {
             staff_userids: Vec::new(),
             scheduled_posts: ScheduledPosts::StaffTask,
             sender: None,
+            keep_welcome_template: false,
             reconcile_interval_secs: default_reconcile_secs(),
             api_base: default_api_base(),
         }

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
-use qunzhu_core::{ConnectorId, Event, EventKind, GroupId, Member, Origin, Role};
+use qunzhu_core::platform::{Roster, RosterMember};
+use qunzhu_core::{ConnectorId, Event, EventKind, GroupId, GroupKey, JoinScene, Member, Origin, Role};
 use serde::Deserialize;
 
 use super::api::{ChatMember, GroupChat};
@@ -100,6 +101,28 @@ fn time(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_else(Utc::now)
 }
 
+/// A callback's `JoinScene`: 0 invited directly, 1 through an invitation link, 3 the group's
+/// QR code (a join way's QR included).
+pub fn callback_join_scene(scene: i64) -> Option<JoinScene> {
+    match scene {
+        0 => Some(JoinScene::Invited),
+        1 => Some(JoinScene::InviteLink),
+        3 => Some(JoinScene::QrCode),
+        _ => None,
+    }
+}
+
+/// `groupchat/get`'s `join_scene` counts from 1: 1 invited directly, 2 an invitation link,
+/// 3 the group's QR code.
+pub fn api_join_scene(scene: i64) -> Option<JoinScene> {
+    match scene {
+        1 => Some(JoinScene::Invited),
+        2 => Some(JoinScene::InviteLink),
+        3 => Some(JoinScene::QrCode),
+        _ => None,
+    }
+}
+
 fn display(member: &ChatMember) -> Option<String> {
     [&member.group_nickname, &member.name].into_iter().find(|n| !n.trim().is_empty()).cloned()
 }
@@ -112,6 +135,40 @@ impl Snapshot {
     /// The group's name, when known.
     pub fn chat_name(&self, chat_id: &str) -> Option<String> {
         self.chats.get(chat_id).and_then(|c| c.name.clone())
+    }
+
+    /// Takes a stored roster as what we last knew of its group: the next reconciliation
+    /// turns every difference with WeCom into joins and leaves (changes made while qunzhu was
+    /// not running), instead of taking a new baseline.
+    pub fn restore(&mut self, roster: &Roster) {
+        let chat = self.chats.entry(roster.group.group.to_string()).or_default();
+        chat.members = roster
+            .members
+            .iter()
+            .map(|m| (m.id.to_string(), Known { join_time: m.joined_at.timestamp(), name: m.name.clone() }))
+            .collect();
+        chat.baseline = true;
+    }
+
+    /// The group's member list to store, once a full list was read (or restored).
+    pub fn roster(&self, chat_id: &str, now: DateTime<Utc>) -> Option<Roster> {
+        let chat = self.chats.get(chat_id).filter(|c| c.baseline)?;
+        Some(Roster {
+            group: GroupKey { connector: self.connector.clone(), group: GroupId::new(chat_id) },
+            members: chat
+                .members
+                .iter()
+                .map(|(id, k)| RosterMember { id: id.as_str().into(), joined_at: time(k.join_time), name: k.name.clone() })
+                .collect(),
+            updated_at: now,
+        })
+    }
+
+    /// Every group we know, by chat id.
+    pub fn chat_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.chats.keys().cloned().collect();
+        ids.sort();
+        ids
     }
 
     pub fn member_count(&self, chat_id: &str) -> usize {
@@ -127,7 +184,8 @@ impl Snapshot {
         }
     }
 
-    fn join(&self, chat_id: &str, userid: &str, join_time: i64, real: Option<&ChatMember>) -> Event {
+    /// A join; its scene from the group as the API read it, else from the callback.
+    fn join(&self, chat_id: &str, userid: &str, join_time: i64, real: Option<&ChatMember>, callback_scene: Option<i64>) -> Event {
         let name = real.and_then(display);
         let role = if self.chats.get(chat_id).and_then(|c| c.owner.as_deref()) == Some(userid) { Role::Owner } else { Role::Member };
         let inviter = real
@@ -135,11 +193,12 @@ impl Snapshot {
             .filter(|i| !i.userid.is_empty())
             .map(|i| Member { id: i.userid.clone().into(), name: None, role: Role::Member });
         let invite_code = real.map(|m| m.state.trim().to_owned()).filter(|s| !s.is_empty());
+        let join_scene = real.and_then(|m| api_join_scene(m.join_scene)).or_else(|| callback_scene.and_then(callback_join_scene));
         self.event(
             chat_id,
             format!("join:{chat_id}:{userid}:{join_time}"),
             time(join_time),
-            EventKind::MemberJoined { member: Member { id: userid.into(), name, role }, inviter, invite_code },
+            EventKind::MemberJoined { member: Member { id: userid.into(), name, role }, inviter, invite_code, join_scene },
         )
     }
 
@@ -175,7 +234,7 @@ impl Snapshot {
                     }
                     let member = find(userid);
                     let join_time = member.map_or(callback.create_time, |m| m.join_time);
-                    events.push(self.join(&chat_id, userid, join_time, member));
+                    events.push(self.join(&chat_id, userid, join_time, member, callback.join_scene));
                     let name = member.and_then(display);
                     self.chats.entry(chat_id.clone()).or_default().members.insert(userid.clone(), Known { join_time, name });
                 }
@@ -241,7 +300,7 @@ impl Snapshot {
                         // Left and came back between two looks: the old stay ended.
                         events.push(self.leave(&chat_id, &member.userid, old.join_time, now, false));
                     }
-                    events.push(self.join(&chat_id, &member.userid, member.join_time, Some(member)));
+                    events.push(self.join(&chat_id, &member.userid, member.join_time, Some(member), None));
                 }
             }
             for (userid, k) in &known {
@@ -304,9 +363,39 @@ mod tests {
         let [event] = events.as_slice() else { panic!("{events:?}") };
         assert_eq!(event.origin.event_id.as_str(), "join:wrOgAAA:wmA:1700000004");
         assert_eq!(event.group_name.as_deref(), Some("粉丝1群"));
-        let EventKind::MemberJoined { member, inviter, invite_code } = &event.kind else { panic!() };
+        let EventKind::MemberJoined { member, inviter, invite_code, .. } = &event.kind else { panic!() };
         assert_eq!((member.name.as_deref(), invite_code.as_deref()), (Some("客户wmA"), Some("QZ7K2M")));
         assert_eq!(inviter.as_ref().map(|i| i.id.as_str()), Some("zhangsan"));
+    }
+
+    #[test]
+    fn the_join_scene_comes_from_groupchat_get_else_from_the_callback_each_in_its_own_numbering() {
+        let mut snapshot = Snapshot::new("wecom".into());
+        let callback = Callback::parse(&add_member_xml(&["wmA"], 1_700_000_005)).unwrap();
+        let mut a = member("wmA", 1_700_000_004, "");
+        a.join_scene = 2;
+        let with_api = snapshot.apply_callback(&callback, Some(&chat(vec![a])));
+        let EventKind::MemberJoined { join_scene, .. } = &with_api[0].kind else { panic!() };
+        assert_eq!(*join_scene, Some(JoinScene::InviteLink), "groupchat/get: 2 is an invitation link");
+        let callback = Callback::parse(&add_member_xml(&["wmB"], 1_700_000_006)).unwrap();
+        let without_api = snapshot.apply_callback(&callback, None);
+        let EventKind::MemberJoined { join_scene, .. } = &without_api[0].kind else { panic!() };
+        assert_eq!(*join_scene, Some(JoinScene::QrCode), "the callback's JoinScene 3 is the QR code");
+        assert_eq!((callback_join_scene(0), callback_join_scene(1), api_join_scene(1)), (Some(JoinScene::Invited), Some(JoinScene::InviteLink), Some(JoinScene::Invited)));
+    }
+
+    #[test]
+    fn a_restored_roster_makes_the_next_look_record_what_changed_meanwhile() {
+        let mut before = Snapshot::new("wecom".into());
+        before.reconcile(&chat(vec![member("wmA", 100, ""), member("wmB", 200, "")]), time(300));
+        let roster = before.roster("wrOgAAA", time(300)).unwrap();
+        assert_eq!(roster.members.len(), 2);
+        let mut after = Snapshot::new("wecom".into());
+        after.restore(&roster);
+        let events = after.reconcile(&chat(vec![member("wmB", 200, ""), member("wmC", 400, "QZ7K2M")]), time(500));
+        let ids: Vec<&str> = events.iter().map(|e| e.origin.event_id.as_str()).collect();
+        assert_eq!(ids, ["join:wrOgAAA:wmC:400", "left:wrOgAAA:wmA:100"]);
+        assert!(Snapshot::new("wecom".into()).roster("wrOgAAA", time(0)).is_none(), "no roster before a full list");
     }
 
     #[test]

@@ -13,6 +13,11 @@
 //! turns the callback into events and reconciles the member list. When WeCom cannot be
 //! reached the callback's own events still go in, and the group is reconciled again later
 //! (backoff up to five minutes); every group is reconciled every `reconcile_interval_secs`.
+//!
+//! Each group's member list, as last reconciled, is kept in the store (`Store::save_roster`)
+//! and restored at start, so the first reconciliation after a restart records the joins and
+//! leaves made while qunzhu was down (joins with their join scene) instead of taking a new
+//! baseline. Event ids are deterministic, so a change seen twice is one event.
 
 pub mod api;
 mod config;
@@ -84,6 +89,35 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What [`WecomConnector::keep_welcome_template`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeptTemplate {
+    /// WeCom already has this text.
+    Unchanged,
+    /// A new template (its id); staff were asked to choose it for the groups.
+    Added(String),
+    /// The template (its id) got the new text.
+    Edited(String),
+}
+
+/// Why a welcome template could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum KeepError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("the store: {0}")]
+    Store(#[from] qunzhu_core::StoreError),
+    #[error("this connector keeps nothing without a store")]
+    NoStore,
+}
+
+/// The WeCom template kept for one rulebook template (connector value `welcome_template:<key>`).
+#[derive(serde::Deserialize, Serialize)]
+struct KeptWelcome {
+    template_id: String,
+    text: String,
+}
+
 /// The configured connector.
 pub struct WecomConnector {
     id: ConnectorId,
@@ -94,6 +128,8 @@ pub struct WecomConnector {
     api: Api,
     clock: Arc<dyn Clock>,
     events: mpsc::Sender<Event>,
+    /// Where rosters are kept between runs (none in connector-only tests).
+    store: Option<Arc<dyn Store>>,
     jobs: mpsc::UnboundedSender<Job>,
     queued: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
     inner: Mutex<Inner>,
@@ -102,8 +138,9 @@ pub struct WecomConnector {
 }
 
 impl WecomConnector {
-    /// `events` receives the normalised events of every customer group.
-    pub fn new(config: WecomConfig, events: mpsc::Sender<Event>, clock: Arc<dyn Clock>) -> Arc<Self> {
+    /// `events` receives the normalised events of every customer group; `store` keeps the
+    /// groups' member lists between runs.
+    pub fn new(config: WecomConfig, events: mpsc::Sender<Event>, clock: Arc<dyn Clock>, store: Option<Arc<dyn Store>>) -> Arc<Self> {
         let crypt = MsgCrypt::new(config.token.expose(), config.encoding_aes_key.expose(), &config.corp_id)
             .inspect_err(|error| warn!(connector = %config.id, %error, "WeCom callbacks cannot be checked"))
             .ok();
@@ -116,6 +153,7 @@ impl WecomConnector {
             replay: ReplayGuard::new(REPLAY_WINDOW_SECS),
             api,
             events,
+            store,
             jobs,
             queued: Mutex::new(Some(queued)),
             inner: Mutex::new(Inner {
@@ -163,6 +201,59 @@ impl WecomConnector {
     /// [`ApiError`].
     pub async fn join_way(&self, chat_ids: &[String], invite_code: &str) -> Result<JoinWay, ApiError> {
         self.api.add_join_way(chat_ids, invite_code, &format!("qunzhu {invite_code}")).await
+    }
+
+    /// Keeps `text` as the WeCom group welcome template for `key` (a rulebook template):
+    /// added the first time (staff are told by app message to choose it for `groups`, by chat
+    /// id), edited when the text changed, left alone otherwise. The template id is kept in
+    /// the store.
+    ///
+    /// # Errors
+    /// [`KeepError`]; nothing is recorded, so the next call tries again.
+    pub async fn keep_welcome_template(&self, key: &str, text: &str, groups: &[String]) -> Result<KeptTemplate, KeepError> {
+        let store = self.store.as_ref().ok_or(KeepError::NoStore)?;
+        let name = format!("welcome_template:{key}");
+        let kept: Option<KeptWelcome> = store.connector_value(&self.id, &name).await?.and_then(|v| serde_json::from_str(&v).ok());
+        let agent = self.config.agent_id;
+        let (template_id, change) = match kept {
+            Some(kept) if kept.text == text => return Ok(KeptTemplate::Unchanged),
+            Some(kept) => {
+                let edited = self.api.edit_welcome_template(agent, &kept.template_id, text).await;
+                self.reached(&edited.clone());
+                edited?;
+                info!(connector = %self.id, template = key, "WeCom group welcome template updated from the rulebook");
+                (kept.template_id.clone(), KeptTemplate::Edited(kept.template_id))
+            }
+            None => {
+                let added = self.api.add_welcome_template(agent, text).await;
+                self.reached(&added.as_ref().map(|_| ()).map_err(Clone::clone));
+                let id = added?;
+                info!(connector = %self.id, template = key, "WeCom group welcome template added from the rulebook");
+                (id.clone(), KeptTemplate::Added(id))
+            }
+        };
+        let value = serde_json::to_string(&KeptWelcome { template_id: template_id.clone(), text: text.to_owned() }).unwrap_or_default();
+        store.set_connector_value(&self.id, &name, &value, self.clock.now()).await?;
+        if matches!(change, KeptTemplate::Added(_)) && !self.config.staff_userids.is_empty() {
+            let names: Vec<String> = {
+                let inner = lock(&self.inner);
+                groups.iter().map(|g| inner.snapshot.chat_name(g).unwrap_or_else(|| g.clone())).collect()
+            };
+            let notice = format!(
+                "【qunzhu 待办】已在企业微信新建入群欢迎语素材（规则模板「{key}」，素材 ID {template_id}）。\n\
+                 请群主在企业微信中打开各群 → 群聊设置 → 入群欢迎语，选用这条素材：{}\n内容：\n{text}",
+                names.join("、")
+            );
+            if let Err(error) = self.api.send_app_text(agent, &self.config.staff_userids, &notice).await {
+                warn!(connector = %self.id, %error, "welcome template added, but staff could not be told");
+            }
+        }
+        Ok(change)
+    }
+
+    /// The groups this connector knows (by chat id), for the welcome templates.
+    pub fn chat_ids(&self) -> Vec<String> {
+        lock(&self.inner).snapshot.chat_ids()
     }
 
     fn reached(&self, result: &Result<(), ApiError>) {
@@ -213,6 +304,40 @@ impl WecomConnector {
             info!(connector = %self.id, chat = chat_id, repaired = events.len(), "WeCom reconciliation repaired missed changes");
         }
         self.emit(events).await;
+        if fetched.is_ok() {
+            self.keep_roster(chat_id).await;
+        }
+    }
+
+    /// Stores the group's member list as we now know it (after its events were handed on,
+    /// so a crash in between repeats events, which the inbox drops, rather than losing them).
+    async fn keep_roster(&self, chat_id: &str) {
+        let Some(store) = &self.store else { return };
+        let roster = lock(&self.inner).snapshot.roster(chat_id, self.clock.now());
+        let result = match roster {
+            Some(roster) => store.save_roster(&roster).await,
+            None => store.delete_roster(&qunzhu_core::GroupKey::new(self.id.as_str(), chat_id)).await,
+        };
+        if let Err(error) = result {
+            warn!(connector = %self.id, chat = chat_id, %error, "could not keep the group's member list; a restart will take a new baseline for it");
+        }
+    }
+
+    /// The member lists kept by the previous run.
+    async fn restore_rosters(&self) {
+        let Some(store) = &self.store else { return };
+        match store.rosters(&self.id).await {
+            Ok(rosters) => {
+                let mut inner = lock(&self.inner);
+                for roster in &rosters {
+                    inner.snapshot.restore(roster);
+                }
+                if !rosters.is_empty() {
+                    info!(connector = %self.id, groups = rosters.len(), "WeCom member lists restored; changes made meanwhile will be recorded");
+                }
+            }
+            Err(error) => warn!(connector = %self.id, %error, "could not read the kept member lists; the first reconciliation takes a new baseline"),
+        }
     }
 
     fn queue_retry(&self, inner: &mut Inner, chat_id: &str) {
@@ -250,6 +375,9 @@ impl WecomConnector {
             events
         };
         self.emit(events).await;
+        if callback.change_type == "dismiss" || matches!(fetched, Some(Ok(_))) {
+            self.keep_roster(&chat_id).await;
+        }
     }
 
     /// Every group: listed, then reconciled one by one.
@@ -273,6 +401,7 @@ impl WecomConnector {
     /// [`close`](Self::close).
     pub async fn run(&self) {
         let Some(mut jobs) = lock(&self.queued).take() else { return };
+        self.restore_rosters().await;
         let mut closing = self.closing.subscribe();
         let period = Duration::from_secs(self.config.reconcile_interval_secs.max(1));
         let mut round = tokio::time::interval(period);

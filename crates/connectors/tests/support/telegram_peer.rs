@@ -10,7 +10,9 @@
 //!   a link carrying the given `name`; `getChatAdministrators` the recorded list;
 //!   everything else `true`;
 //! - [`TelegramPeer::fail_next`] makes the next call of a method answer a given error
-//!   (e.g. the recorded 429).
+//!   (e.g. the recorded 429);
+//! - [`TelegramPeer::set_down`] makes every call answer `502 Bad Gateway` (what Telegram's
+//!   front end answers during an outage) until it is up again; pushed updates wait.
 //!
 //! Shared by the connector tests and the whole-app tests (`#[path]`).
 
@@ -46,6 +48,8 @@ pub struct Call {
     pub method: String,
     pub params: Value,
     pub at: Instant,
+    /// Unix seconds when it arrived (for `until_date`s).
+    pub unix: i64,
 }
 
 #[derive(Default)]
@@ -56,6 +60,10 @@ struct PeerState {
     next_message_id: i64,
     /// How many `getUpdates` answers carried updates.
     batches: usize,
+    /// Answering 502 to everything (an outage).
+    down: bool,
+    /// Calls answered 502.
+    refused: u64,
 }
 
 #[derive(Clone)]
@@ -86,6 +94,17 @@ impl TelegramPeer {
     pub fn push_update(&self, update: Value) {
         self.state.lock().unwrap().updates.push(update);
         self.arrived.notify_waiters();
+    }
+
+    /// An outage (`true`: every call answers 502) or its end.
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+        self.arrived.notify_waiters();
+    }
+
+    /// Calls answered 502 during outages.
+    pub fn refused(&self) -> u64 {
+        self.state.lock().unwrap().refused
     }
 
     /// The next call of `method` answers `response` (an error payload).
@@ -126,7 +145,19 @@ fn ok(result: Value) -> Json<Value> {
     Json(json!({ "ok": true, "result": result }))
 }
 
-async fn call(State(peer): State<TelegramPeer>, Path((bot, method)): Path<(String, String)>, body: axum::body::Bytes) -> Json<Value> {
+async fn call(State(peer): State<TelegramPeer>, Path((bot, method)): Path<(String, String)>, body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    {
+        let mut state = peer.state.lock().unwrap();
+        if state.down {
+            state.refused += 1;
+            return (axum::http::StatusCode::BAD_GATEWAY, "<html><body><h1>502 Bad Gateway</h1></body></html>").into_response();
+        }
+    }
+    answer(peer, bot, method, body).await.into_response()
+}
+
+async fn answer(peer: TelegramPeer, bot: String, method: String, body: axum::body::Bytes) -> Json<Value> {
     if bot != format!("bot{TOKEN}") {
         return Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
     }
@@ -136,7 +167,7 @@ async fn call(State(peer): State<TelegramPeer>, Path((bot, method)): Path<(Strin
     let params: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     {
         let mut state = peer.state.lock().unwrap();
-        state.calls.push(Call { method: method.clone(), params: params.clone(), at: Instant::now() });
+        state.calls.push(Call { method: method.clone(), params: params.clone(), at: Instant::now(), unix: chrono::Utc::now().timestamp() });
         if let Some(failure) = state.failures.get_mut(&method).and_then(VecDeque::pop_front) {
             drop(state);
             peer.called.notify_waiters();

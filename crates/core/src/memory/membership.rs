@@ -210,7 +210,12 @@ impl Membership {
             tags: row.map(|r| r.tags.clone()).unwrap_or_default(),
             groups: records
                 .iter()
-                .map(|r| ProfileGroup { group: r.group.clone(), joined_at: r.joined_at, left_at: r.left_at })
+                .map(|r| ProfileGroup {
+                    group: r.group.clone(),
+                    joined_at: r.joined_at,
+                    left_at: r.left_at,
+                    join_scene: self.latest_join(&r.group, member).and_then(|j| j.join_scene),
+                })
                 .collect(),
         })
     }

@@ -59,7 +59,7 @@ async fn create_invite_link(
         .create_invite_link(request.group.trim(), &channel.code, request.creates_join_request)
         .await
         .map_err(|error| match error {
-            DeliveryError::Permanent(reason) => ApiError::new(
+            DeliveryError::Permanent(reason) | DeliveryError::NeedsStaff { reason, .. } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "telegram_refused",
                 format!("Telegram refused the invite link ({reason}); the bot must be an admin of the group with the right to invite users"),

@@ -7,7 +7,9 @@
 //!   transport;
 //! - `bridge` — an HTTP bridge posting wire events and pulling the action feed;
 //! - `matrix` — a real Synapse (skipped without one, like `matrix_app`; mandatory in CI),
-//!   reached through a TCP proxy the peer can cut.
+//!   reached through a TCP proxy the peer can cut;
+//! - `telegram` — the local Bot API peer (`crates/connectors/tests/support/telegram_peer.rs`),
+//!   test-only because no real Telegram runs here; an outage is every call answering 502.
 //!
 //! Each case boots a whole `qunzhu serve` on port 0 over a temporary data dir (SQLite) and
 //! checks what qunzhu stored (the `events` table: what the connector mapped) and what the
@@ -18,12 +20,15 @@
 
 #[path = "../../../connectors/tests/support/onebot_peer.rs"]
 mod onebot_peer;
+#[path = "../../../connectors/tests/support/telegram_peer.rs"]
+mod tg_peer;
 
 mod cases;
 mod harness;
 #[cfg(feature = "matrix")]
 mod matrix_peer;
 mod peers;
+mod telegram_api;
 
 pub use harness::*;
 
@@ -60,6 +65,7 @@ conformance! {
     onebot_forward_ws => crate::peers::OnebotForwardWs,
     onebot_http => crate::peers::OnebotHttp,
     bridge => crate::peers::Bridge,
+    telegram => crate::telegram_api::Telegram,
 }
 
 #[cfg(feature = "matrix")]

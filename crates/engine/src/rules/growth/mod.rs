@@ -62,7 +62,7 @@ pub struct CounterCommand {
 pub async fn evaluate(cx: &RuleContext<'_>) -> Result<Verdict, RuleError> {
     let mut verdict = Verdict::none();
     match &cx.event.kind {
-        EventKind::MemberJoined { member, inviter, invite_code } => {
+        EventKind::MemberJoined { member, inviter, invite_code, .. } => {
             if cx.settings.referrals.enabled {
                 on_join(cx, member, inviter.as_ref(), invite_code.as_deref(), &mut verdict).await?;
             }
