@@ -6,13 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::{Duration, Utc};
-use qunzhu::http::{AppState, router};
+use qunzhu::http::AppState;
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_connectors::secret::Secret;
@@ -43,7 +45,7 @@ async fn app() -> App {
     let engine = Engine::start(store, clock, capabilities, EngineConfig::default()).await.unwrap();
     qunzhu::http::sandbox::attach(&engine, &sandbox);
     let state = AppState::new(engine, bridges, sandbox);
-    App { router: router(state), _dir: dir }
+    App { router: support::signed_in(state).await, _dir: dir }
 }
 
 async fn send(app: &App, method: Method, uri: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, String) {

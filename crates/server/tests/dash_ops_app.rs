@@ -4,12 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use qunzhu::http::{AppState, router};
+use qunzhu::http::AppState;
 use qunzhu_connectors::bridge::BridgeConfig;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_connectors::secret::Secret;
@@ -45,7 +47,7 @@ impl App {
         let capabilities: HashMap<ConnectorId, Capabilities> = bridges.iter().map(|b| (b.connector_id(), b.capabilities())).collect();
         let engine = Engine::start(store, clock, capabilities, EngineConfig::default()).await.unwrap();
         let state = AppState::new(engine, bridges, sandbox);
-        Self { router: router(state), next: std::sync::atomic::AtomicU32::new(1) }
+        Self { router: support::signed_in(state).await, next: std::sync::atomic::AtomicU32::new(1) }
     }
 
     async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Vec<u8>) {

@@ -2,6 +2,8 @@
 //! in-memory store, changed only through the API calls the pages make.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use qunzhu::http::rulebook::settings_schema;
-use qunzhu::http::{AppState, router};
+use qunzhu::http::AppState;
 use qunzhu_connectors::sandbox::SandboxConnector;
 use qunzhu_core::memory::MemoryStore;
 use qunzhu_core::{Capabilities, Clock, ConnectorId, SystemClock};
@@ -25,7 +27,7 @@ async fn app() -> Router {
     let sandbox = Arc::new(SandboxConnector::with_clock(clock.clone()));
     let capabilities = HashMap::from([(ConnectorId::new("sandbox"), Capabilities::all())]);
     let engine = Engine::start(store, clock, capabilities, EngineConfig::default()).await.unwrap();
-    router(AppState::new(engine, Vec::<qunzhu_connectors::bridge::BridgeConfig>::new(), sandbox))
+    support::signed_in(AppState::new(engine, Vec::<qunzhu_connectors::bridge::BridgeConfig>::new(), sandbox)).await
 }
 
 async fn send(app: &Router, method: &str, uri: &str, content_type: &str, body: String) -> (StatusCode, String) {

@@ -93,3 +93,29 @@ impl Server {
     }
 }
 
+
+/// The password of the owner [`signed_in`] creates.
+pub const OWNER_PASSWORD: &str = "correct horse battery";
+
+/// `state`'s whole router as the signed-in owner would call it: creates the owner account
+/// (first run), signs in, and sends the session cookie and its CSRF token with every request
+/// that carries no cookie of its own — the dashboard pages need a session once accounts
+/// exist, exactly as in a browser.
+pub async fn signed_in(state: qunzhu::http::AppState) -> axum::Router {
+    use qunzhu_core::accounts::Role;
+    state.auth.create_account("owner", "owner", OWNER_PASSWORD, Role::Owner, true, "test").await.unwrap();
+    let session = state.auth.login("owner", OWNER_PASSWORD, None, None).await.unwrap();
+    let cookie = format!("qunzhu_session={}", session.token);
+    let csrf = session.session.csrf.clone();
+    qunzhu::http::router(state).layer(axum::middleware::map_request(move |mut request: axum::extract::Request| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        async move {
+            let headers = request.headers_mut();
+            if !headers.contains_key("cookie") {
+                headers.insert("cookie", cookie.parse().unwrap());
+                headers.insert("x-csrf-token", csrf.parse().unwrap());
+            }
+            request
+        }
+    }))
+}
