@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod telegram;
 pub mod wecom;
+pub mod webhook;
 
 /// A connector that keeps a live connection reports its state for `/healthz`.
 pub trait HealthReport: Send + Sync {

@@ -855,7 +855,7 @@ impl SandboxConnector {
                 }
             }
             ActionKind::SetAnnouncement { text } => g.info.announcement = Some(text.clone()),
-            ActionKind::DirectMessage { .. } | ActionKind::NotifyStaff { .. } => {}
+            ActionKind::DirectMessage { .. } | ActionKind::NotifyStaff { .. } | ActionKind::Webhook { .. } => {}
         }
         self.append(
             g,

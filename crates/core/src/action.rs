@@ -51,6 +51,9 @@ pub enum ActionKind {
     DirectMessage { member: MemberId, segments: Vec<Segment> },
     /// Tell the group's staff something (an alert, a report).
     NotifyStaff { text: String },
+    /// POST a staff alert as JSON to a webhook (`staff_alerts`); delivered by the server's
+    /// webhook connector, never by the engine.
+    Webhook { url: String, text: String },
 }
 
 impl ActionKind {
@@ -67,7 +70,7 @@ impl ActionKind {
             Self::ApproveJoin { .. } | Self::RejectJoin { .. } => Capability::ApproveJoin,
             Self::SetAnnouncement { .. } => Capability::SetAnnouncement,
             Self::DirectMessage { .. } => Capability::DirectMessage,
-            Self::NotifyStaff { .. } => Capability::NotifyStaff,
+            Self::NotifyStaff { .. } | Self::Webhook { .. } => Capability::NotifyStaff,
         }
     }
 
@@ -87,6 +90,7 @@ impl ActionKind {
             Self::SetAnnouncement { .. } => "set_announcement",
             Self::DirectMessage { .. } => "direct_message",
             Self::NotifyStaff { .. } => "notify_staff",
+            Self::Webhook { .. } => "webhook",
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod rulebook;
 pub mod rules;
 pub mod shop;
 pub mod scheduler;
+pub mod staff_alerts;
 pub mod versions;
 
 use std::collections::HashMap;

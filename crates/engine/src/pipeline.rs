@@ -114,7 +114,28 @@ pub(crate) async fn process(core: &Core, seq: i64, event: &Event) -> Result<Proc
             created_at: now,
         };
         let detail = details.get(&rule).cloned();
-        for planned in planner.plan(action) {
+        let mut routed = Vec::new();
+        if let ActionKind::NotifyStaff { text } = &action.kind
+            && !resolved.settings.staff_alerts.destinations.is_empty()
+        {
+            let (extra, skipped) = crate::staff_alerts::route(&action, text, &resolved.settings.staff_alerts, |c| core.connectors.get(c));
+            for connector in skipped {
+                audit.push(entry(core, event, &action.rule, Some(&action.id), format!("staff_alerts: connector `{connector}` is not configured; skipped")));
+            }
+            routed = extra;
+        }
+        let mut planned_all = planner.plan(action);
+        for extra in routed {
+            match core.connectors.get(&extra.group.connector) {
+                Some(caps) if extra.group.connector.as_str() != crate::staff_alerts::WEBHOOK_CONNECTOR => {
+                    let name = extra.group.group.to_string();
+                    let other = Planner { capabilities: caps, locale: core.locale, group_name: &name, event: Some(event), now };
+                    planned_all.extend(other.plan(extra));
+                }
+                _ => planned_all.push(Planned::Action(extra)),
+            }
+        }
+        for planned in planned_all {
             match planned {
                 Planned::Action(action) => {
                     let mut row = entry(core, event, &action.rule, Some(&action.id), format!("{}: {}", action.kind.name(), action.explanation));

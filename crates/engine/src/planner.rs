@@ -137,7 +137,7 @@ impl Planner<'_> {
                 let who = self.member(member);
                 (l.pick("私聊成员", "Message a member").to_owned(), format!("{}{}", l.pick(&format!("私聊 {who}：\n"), &format!("Send {who} a private message:\n")), plain(segments)))
             }
-            ActionKind::NotifyStaff { text } => (l.pick("通知", "Notice").to_owned(), text.clone()),
+            ActionKind::NotifyStaff { text } | ActionKind::Webhook { text, .. } => (l.pick("通知", "Notice").to_owned(), text.clone()),
         };
         let step = match self.capabilities.manual_in.as_deref().map(str::trim).filter(|app| !app.is_empty()) {
             // Staff act in another app than the chat (WeCom customer groups): say where, and

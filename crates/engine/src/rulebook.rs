@@ -87,6 +87,9 @@ pub struct TemplateSettings {
     pub life_stage: crate::life_stage::LifeStageSettings,
     /// Insight (数据管理): the daily digest (群精华).
     pub insight: crate::digest::InsightSettings,
+    /// Staff-alert routing: where staff alerts also go (a staff group on any connector, a
+    /// direct message, a webhook).
+    pub staff_alerts: crate::staff_alerts::StaffAlertSettings,
 }
 
 impl Default for TemplateSettings {
@@ -126,6 +129,7 @@ impl TemplateSettings {
             care: crate::care::CareSettings::default(),
             life_stage: crate::life_stage::LifeStageSettings::default(),
             insight: crate::digest::InsightSettings::default(),
+            staff_alerts: crate::staff_alerts::StaffAlertSettings::default(),
         }
     }
 }
@@ -288,6 +292,7 @@ fn validate_settings(settings: &TemplateSettings, path: &[&str]) -> Vec<Problem>
     problems.extend(crate::care::validate(&settings.care, &under("care")));
     problems.extend(crate::life_stage::validate(&settings.life_stage, &under("life_stage")));
     problems.extend(crate::digest::validate(&settings.insight, &under("insight")));
+    problems.extend(crate::staff_alerts::validate(&settings.staff_alerts, &under("staff_alerts")));
     problems
 }
 

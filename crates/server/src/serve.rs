@@ -180,6 +180,14 @@ pub async fn run(
         engine.outbox_changes(),
         stopped.clone(),
     ));
+    // Staff alerts routed to webhooks (`staff_alerts`): POSTed from the outbox, with its retries.
+    workers.spawn(outbox::run(
+        store.clone(),
+        Arc::new(qunzhu_connectors::webhook::WebhookConnector::new()),
+        clock.clone(),
+        engine.outbox_changes(),
+        stopped.clone(),
+    ));
     workers.spawn(reload_rulebook(engine.clone(), stopped.clone()));
     // Time-based work (scheduled posts…) as ticks; stopped before the engine so no run is cut
     // in half (a half-submitted run would be redone at the next start anyway: ticks dedupe).

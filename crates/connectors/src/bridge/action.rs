@@ -169,7 +169,7 @@ impl From<&ActionKind> for WireActionKind {
                 segments: wire_segments(segments),
                 text: plain(segments),
             },
-            ActionKind::NotifyStaff { text } => Self::NotifyStaff { text: text.clone() },
+            ActionKind::NotifyStaff { text } | ActionKind::Webhook { text, .. } => Self::NotifyStaff { text: text.clone() },
         }
     }
 }
