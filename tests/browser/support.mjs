@@ -104,6 +104,26 @@ export async function signIn(page, server, { name = "owner", password = "correct
     page.waitForURL((url) => url.pathname !== "/login" && url.pathname !== "/setup"),
     page.click("button[type=submit]"),
   ]);
+  // Node-side API calls of the tests (plain fetch to the server) act as this session, as
+  // the page's own script does: the session cookie plus its CSRF token.
+  const session = (await page.context().cookies(server.base)).find((c) => c.name === "qunzhu_session");
+  const csrf = await page.evaluate(() => document.body.dataset.csrf || "");
+  if (session) actAs(server, `qunzhu_session=${session.value}`, csrf);
+}
+
+const sessions = new Map();
+const plainFetch = globalThis.fetch;
+function actAs(server, cookie, csrf) {
+  sessions.set(server.base, { cookie, csrf });
+  globalThis.fetch = (input, init = {}) => {
+    const url = typeof input === "string" ? input : input.url;
+    const found = [...sessions.entries()].find(([base]) => url.startsWith(base));
+    if (!found) return plainFetch(input, init);
+    const headers = new Headers(init.headers || {});
+    if (!headers.has("cookie")) headers.set("cookie", found[1].cookie);
+    if (!headers.has("x-csrf-token")) headers.set("x-csrf-token", found[1].csrf);
+    return plainFetch(input, { ...init, headers });
+  };
 }
 
 /// Saves a full-page screenshot as a test artifact (tests/browser/artifacts/<name>.png).
